@@ -1,0 +1,3 @@
+"""newsflow: stream-processing news ingestion on Kafka."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,141 @@
+"""Kafka clients for the command line: an idempotent publisher and a topic reader."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.outcomes import Outcome
+from services.settings import Settings
+
+
+class Publisher:
+    """Sends outcomes with acks=all and idempotence: a retry never writes a message twice."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka,
+            enable_idempotence=True,
+            acks="all",
+            compression_type="zstd",
+            linger_ms=10,
+            max_request_size=settings.max_message_bytes,
+            request_timeout_ms=60000,
+            **settings.kafka_client_options(),
+        )
+
+    async def __aenter__(self) -> Publisher:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._producer.stop()
+
+    async def publish(self, outcomes: Iterable[Outcome], window: int = 500) -> int:
+        """Send all outcomes, at most `window` in flight, and wait for every acknowledgement."""
+        pending: list[asyncio.Future[Any]] = []
+        sent = 0
+        for outcome in outcomes:
+            pending.append(
+                await self._producer.send(
+                    self.settings.topic(outcome.topic),
+                    value=outcome.value(),
+                    key=outcome.key.encode() if outcome.key else None,
+                    headers=outcome.kafka_headers(),
+                )
+            )
+            sent += 1
+            if len(pending) >= window:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+    def record(self) -> Any:
+        return orjson.loads(self.value) if self.value else None
+
+
+class TopicReader:
+    """Reads topics without joining a group (or within one, with `group`), from given offsets."""
+
+    def __init__(self, settings: Settings, group: str | None = None) -> None:
+        self.settings = settings
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka,
+            group_id=group,
+            enable_auto_commit=group is not None,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=settings.max_message_bytes,
+            fetch_max_bytes=max(settings.max_message_bytes, 52428800),
+            **settings.kafka_client_options(),
+        )
+
+    async def __aenter__(self) -> TopicReader:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def partitions(self, topic: str) -> list[TopicPartition]:
+        await self._consumer.topics()  # refreshes the metadata partitions_for_topic reads
+        numbers = self._consumer.partitions_for_topic(topic)
+        if numbers is None:
+            raise LookupError(f"topic {topic!r} does not exist; run `newsflow topics` first")
+        return [TopicPartition(topic, p) for p in sorted(numbers)]
+
+    async def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        tps = [tp for topic in topics for tp in await self.partitions(topic)]
+        return await self._consumer.end_offsets(tps)
+
+    async def offsets_for_time(self, topics: Iterable[str], since_ms: int) -> dict[TopicPartition, int]:
+        tps = [tp for topic in topics for tp in await self.partitions(topic)]
+        found = await self._consumer.offsets_for_times({tp: since_ms for tp in tps})
+        ends = await self._consumer.end_offsets(tps)
+        return {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in tps}
+
+    def assign(self, start: dict[TopicPartition, int | None]) -> None:
+        """Read these partitions from these offsets (None: from the oldest record still kept)."""
+        self._consumer.assign(list(start))
+        for tp, offset in start.items():
+            if offset is None:
+                self._consumer.seek_to_beginning(tp)
+            else:
+                self._consumer.seek(tp, offset)
+
+    def subscribe(self, topics: list[str]) -> None:
+        self._consumer.subscribe(topics)
+
+    async def messages(self, idle_timeout: float | None = None) -> AsyncIterator[Message]:
+        """Yield messages as they come; stop after `idle_timeout` seconds without one (None: never)."""
+        last = time.monotonic()
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
+            got = False
+            for tp, records in batch.items():
+                for r in records:
+                    got = True
+                    yield Message(tp.topic, tp.partition, r.offset, r.timestamp, r.key, r.value,
+                                  tuple(r.headers or ()))
+            if got:
+                last = time.monotonic()
+            elif idle_timeout is not None and time.monotonic() - last > idle_timeout:
+                return

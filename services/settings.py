@@ -1,0 +1,106 @@
+"""One typed settings object, read from `NEWSFLOW_*` environment variables.
+
+Every process (worker, fetcher, CLI) reads the same `Settings`; `.env.example` documents
+each variable. Secrets (`kafka_sasl_password`) are `SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", extra="ignore")
+
+    kafka: str = Field(
+        default="127.0.0.1:9092",
+        description="Kafka bootstrap servers (host:port[,host:port]). The local broker listens here.",
+    )
+    home: Path = Field(
+        default=Path(".newsflow"),
+        description="Where the local broker keeps its data and logs, and workers their state.",
+    )
+    topics_file: Path = Field(
+        default=PROJECT_ROOT / "ops" / "topics.yaml",
+        description="Topic declarations (partitions, retention, cleanup policy).",
+    )
+    app_id: str = Field(default="newsflow", description="Faust app id = consumer group id prefix.")
+    topic_prefix: str = Field(
+        default="", description="Prefix for every topic name (lets tests and tenants share a cluster)."
+    )
+
+    # Kafka client security (passed through to aiokafka / faust).
+    kafka_security_protocol: str = Field(default="PLAINTEXT")
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+
+    # Size limits: bodies larger than this are refused with reason `too_large`, never truncated.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024)
+    # Producer / broker / topic message limit; must exceed max_body_bytes plus envelope.
+    max_message_bytes: int = Field(default=16 * 1024 * 1024)
+
+    # Cleaning
+    min_text_chars: int = Field(default=200, description="Shorter bodies are rejected as too_short.")
+
+    # Tagging
+    languages: str = Field(
+        default="ar,cs,da,de,el,en,es,fi,fr,hi,hu,it,ja,ko,nb,nl,pl,pt,ro,ru,sv,tr,uk,zh",
+        description="Candidate language set for language identification (ISO 639-1, comma separated).",
+    )
+
+    # Dedup
+    near_dup_threshold: float = Field(default=0.5)
+    story_window_days: float = Field(default=3.0)
+
+    # Worker
+    web_port: int = Field(default=6066, description="Port of the worker's /metrics, /health, /ready.")
+    store: str = Field(default="memory://", description="Faust table store (memory:// or rocksdb://).")
+    processing_guarantee: str = Field(default="at_least_once")
+
+    # Local broker
+    broker_heap_mb: int = Field(default=512)
+    controller_port: int | None = Field(
+        default=None, description="Local broker's KRaft controller port (default: a free port)."
+    )
+
+    def topic(self, name: str) -> str:
+        """Physical topic name for a logical one (`news.raw` → `<prefix>news.raw`)."""
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def language_set(self) -> list[str]:
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as NEWSFLOW_* variables, for child processes (workers) to read back."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"NEWSFLOW_{name.upper()}"] = str(value)
+        return env
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Security options in aiokafka's spelling; empty for PLAINTEXT."""
+        opts: dict[str, object] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            opts["sasl_mechanism"] = self.kafka_sasl_mechanism
+            opts["sasl_plain_username"] = self.kafka_sasl_username
+            opts["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return opts
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,38 @@
+"""An independent reader for assertions: confluent-kafka (librdkafka), not the code under test."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Every message of `topic` from the beginning up to its current end, as dicts with key/headers."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": f"verify-{uuid.uuid4().hex}",
+        "enable.auto.commit": False, "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+    })
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+        partitions = sorted(metadata.topics[topic].partitions)
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        remaining = {p for p, end in ends.items() if end > 0}
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while remaining and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            out.append({"key": msg.key(), "value": orjson.loads(msg.value()), "headers": dict(msg.headers() or []),
+                        "partition": msg.partition(), "offset": msg.offset()})
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                remaining.discard(msg.partition())
+        assert not remaining, f"could not read {topic} to its end within {timeout}s"
+        return out
+    finally:
+        consumer.close()
