@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
-	$(BIN)/python -m services.broker.local resolve
+	$(BIN)/newsflow broker setup
 
 run: setup
 	$(BIN)/newsflow up

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -82,9 +83,21 @@ def broker_status() -> None:
     from services.broker import LocalBroker
 
     status = LocalBroker(_settings()).status()
-    for key, value in status.as_dict().items():
+    for key, value in dataclasses.asdict(status).items():
         click.echo(f"{key:>16}: {value}")
     sys.exit(0 if status.running else 3)
+
+
+@broker.command("setup", context_settings=CONTEXT)
+def broker_setup() -> None:
+    """Resolve the Kafka jars from Maven Central now (start does it on first use)."""
+    from services.broker import BrokerError, ensure_classpath, kafka_version
+
+    try:
+        classpath = ensure_classpath()
+    except BrokerError as exc:
+        _fail(str(exc))
+    click.echo(f"Kafka {kafka_version()} ready: {len(classpath.split(':'))} jars on the classpath")
 
 
 # --- topics, worker ---------------------------------------------------------------------------

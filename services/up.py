@@ -32,7 +32,7 @@ def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float) ->
     from services.broker import BrokerError, LocalBroker, is_reachable
 
     started = time.monotonic()
-    if is_reachable(settings.kafka, timeout=3.0):
+    if is_reachable(settings.kafka, timeout=3.0, client_options=settings.kafka_client_options()):
         console.print(f"[green]✓[/] Kafka answers at {settings.kafka}")
     else:
         console.print(f"… starting the local broker at {settings.kafka} (first run resolves the jars)")
