@@ -26,6 +26,10 @@ class Ledger:
     parts: dict[str, dict[str, Arrival]] = field(default_factory=lambda: defaultdict(dict))
     part_counts: dict[str, int] = field(default_factory=dict)
     redelivered: int = 0
+    _pending: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._pending = set(self.expected)
 
     @classmethod
     def of(cls, ids: Iterable[str]) -> Ledger:
@@ -42,11 +46,14 @@ class Ledger:
             self.parts[parent_id][article_id] = Arrival(topic, record)
             if isinstance(record.get("part_count"), int):
                 self.part_counts[parent_id] = record["part_count"]
+            if self.is_done(parent_id):
+                self._pending.discard(parent_id)
             return True
         if article_id in self.expected:
             if self.arrivals[article_id]:
                 self.redelivered += 1
             self.arrivals[article_id].append(Arrival(topic, record))
+            self._pending.discard(article_id)
             return True
         return False
 
@@ -61,7 +68,7 @@ class Ledger:
 
     @property
     def pending(self) -> set[str]:
-        return {i for i in self.expected if not self.is_done(i)}
+        return self._pending
 
     def results(self, article_id: str) -> list[Arrival]:
         """Terminal arrivals of a document: itself, or its stories in page order."""

@@ -60,6 +60,7 @@ class Quality(TypedDict, total=False):
     version: str  # newsflow cleaner version
     text_length: int
     problem: str | None  # None, or one of REJECT_REASONS
+    future_date: bool  # the page claimed a publication date in the future; it was not trusted
 
 
 class CleanedArticle(RawArticle, total=False):
@@ -77,6 +78,7 @@ class CleanedArticle(RawArticle, total=False):
     dateline: Dateline | None
     parent_id: str | None  # set on stories split out of a multi-story page
     position: int | None
+    part_count: int | None  # how many stories the parent page was split into
     quality: Quality
 
 

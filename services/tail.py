@@ -22,7 +22,7 @@ async def tail_topic(settings: Settings, topic: str, from_beginning: bool, group
                 if from_beginning
                 else await reader.end_offsets([physical])
             )
-            reader.assign(start)
+            await reader.assign(start)
         out = sys.stdout.buffer
         async for message in reader.messages(idle_timeout=idle_timeout):
             out.write((message.value or b"null") + b"\n")

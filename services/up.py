@@ -100,7 +100,7 @@ async def ingest_and_wait(settings: Settings, sources: list[Path], timeout: floa
     logical = {settings.topic(t): t for t in TERMINAL_TOPICS}
     start = time.monotonic()
     async with TopicReader(settings) as reader:
-        reader.assign(dict(await reader.end_offsets(terminal)))
+        await reader.assign(dict(await reader.end_offsets(terminal)))
         report = await ingest_paths(settings, [str(s) for s in sources])
         console.print(f"[green]✓[/] ingested {report.raw} document(s)"
                       + (f", {report.dead} refused at ingest" if report.dead else ""))

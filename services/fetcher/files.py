@@ -21,7 +21,7 @@ from services.kafka.topics import RAW
 from services.outcomes import Outcome, dead_letter
 from services.records import SCHEMA_VERSION, RawArticle, now_iso, stable_id
 
-TEXT_SUFFIXES = {".txt", ".text", ".md"}
+TEXT_SUFFIXES = {".txt", ".text"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}

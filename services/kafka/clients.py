@@ -96,8 +96,9 @@ class TopicReader:
         await self._consumer.stop()
 
     async def partitions(self, topic: str) -> list[TopicPartition]:
-        await self._consumer.topics()  # refreshes the metadata partitions_for_topic reads
-        numbers = self._consumer.partitions_for_topic(topic)
+        # aiokafka's public topics() drops the partition data it fetched; ask the client directly
+        cluster = await self._consumer._client.fetch_all_metadata()
+        numbers = cluster.partitions_for_topic(topic)
         if numbers is None:
             raise LookupError(f"topic {topic!r} does not exist; run `newsflow topics` first")
         return [TopicPartition(topic, p) for p in sorted(numbers)]
@@ -112,12 +113,12 @@ class TopicReader:
         ends = await self._consumer.end_offsets(tps)
         return {tp: (found[tp].offset if found.get(tp) else ends[tp]) for tp in tps}
 
-    def assign(self, start: dict[TopicPartition, int | None]) -> None:
+    async def assign(self, start: dict[TopicPartition, int | None]) -> None:
         """Read these partitions from these offsets (None: from the oldest record still kept)."""
         self._consumer.assign(list(start))
         for tp, offset in start.items():
             if offset is None:
-                self._consumer.seek_to_beginning(tp)
+                await self._consumer.seek_to_beginning(tp)
             else:
                 self._consumer.seek(tp, offset)
 
