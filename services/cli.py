@@ -150,7 +150,7 @@ def ingest(paths: tuple[str, ...]) -> None:
 
     settings = _settings()
     try:
-        report = asyncio.run(ingest_paths(settings, list(paths)))
+        report = asyncio.run(ingest_paths(settings, list(paths), show_summary=True))
     except Exception as exc:
         _fail(f"ingest failed: {exc}\nIs the broker running (`newsflow broker status`) and are the "
               "topics created (`newsflow topics`)?")
@@ -221,6 +221,15 @@ def up(once: bool, timeout: float, paths: tuple[str, ...]) -> None:
     code = run_up(_settings(), sources, once=once, timeout=timeout)
     sys.exit(code)
 
+
+def _register_fetcher_commands() -> None:
+    from services.fetcher.cli import fetch, sources
+
+    main.add_command(fetch)
+    main.add_command(sources)
+
+
+_register_fetcher_commands()
 
 if __name__ == "__main__":
     main()

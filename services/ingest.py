@@ -1,4 +1,4 @@
-"""`newsflow ingest`: read documents and publish them, with a progress bar on long runs."""
+"""`newsflow ingest`: read documents and publish them, with a progress bar and a summary."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-from services.fetcher.files import DocumentReader
+from services.fetcher.files import DocumentReader, total_bytes
+from services.fetcher.progress import IngestProgress
 from services.kafka.clients import Publisher
 from services.kafka.topics import DLQ
 from services.outcomes import Outcome
@@ -27,12 +26,12 @@ def reader_for(settings: Settings) -> DocumentReader:
     return DocumentReader(settings.max_body_bytes, settings.max_message_bytes - 65536)
 
 
-async def ingest_paths(settings: Settings, paths: list[str | Path], show_progress: bool = True) -> IngestReport:
+async def ingest_paths(settings: Settings, paths: list[str | Path], show_progress: bool = True,
+                       show_summary: bool = False) -> IngestReport:
     """Publish every document under `paths`; return counts and the ids to wait for."""
     report = IngestReport()
 
-    def counted(outcomes: Iterator[Outcome], progress: Progress | None) -> Iterator[Outcome]:
-        task = progress.add_task("ingest", total=None) if progress else None
+    def counted(outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
         for outcome in outcomes:
             if outcome.topic == DLQ:
                 report.dead += 1
@@ -40,17 +39,14 @@ async def ingest_paths(settings: Settings, paths: list[str | Path], show_progres
                 report.raw += 1
             if outcome.key:
                 report.ids.append(outcome.key)
-            if progress is not None and task is not None:
-                progress.advance(task)
             yield outcome
 
-    outcomes = reader_for(settings).read(paths)
+    bar = IngestProgress(total_bytes(paths), enabled=show_progress)
+    reader = reader_for(settings)
+    reader.progress = bar.bytes_read
     async with Publisher(settings) as publisher:
-        if show_progress:
-            columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} docs"),
-                       TimeElapsedColumn())
-            with Progress(*columns, transient=True) as progress:
-                await publisher.publish(counted(outcomes, progress))
-        else:
-            await publisher.publish(counted(outcomes, None))
+        with bar:
+            await publisher.publish(counted(bar.track(reader.read(paths))))
+    if show_progress and show_summary:
+        bar.print_summary()
     return report

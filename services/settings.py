@@ -59,6 +59,22 @@ class Settings(BaseSettings):
     near_dup_threshold: float = Field(default=0.5)
     story_window_days: float = Field(default=3.0)
 
+    # Fetcher (each also settable per sources file, in its `fetcher:` section; see docs/fetcher.md)
+    fetch_user_agent: str | None = Field(
+        default=None, description='Identifying User-Agent (default "newsflow/<version> (+url; news fetcher)").'
+    )
+    fetch_host_delay_s: float = Field(default=2.0, description="Minimum seconds between requests to one host.")
+    fetch_host_concurrency: int = Field(default=2, description="Requests in flight per host.")
+    fetch_max_crawl_delay_s: float = Field(default=30.0, description="Cap on a robots.txt Crawl-delay.")
+    fetch_page_concurrency: int = Field(default=16, description="Article-page requests in flight, all hosts.")
+    fetch_listing_concurrency: int = Field(default=4, description="Feed/sitemap requests in flight.")
+    fetch_timeout_s: float = Field(default=30.0)
+    fetch_max_attempts: int = Field(default=3)
+    fetch_allow_networks: str = Field(
+        default="", description="CIDRs reachable although private/loopback, e.g. 127.0.0.0/8 (SSRF guard)."
+    )
+    fetcher_id: str = Field(default="fetcher", description="Transactional id suffix of this fetcher.")
+
     # Worker
     web_port: int = Field(default=6066, description="Port of the worker's /metrics, /health, /ready.")
     store: str = Field(default="memory://", description="Faust table store (memory:// or rocksdb://).")

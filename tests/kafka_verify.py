@@ -26,12 +26,14 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[s
         deadline = time.monotonic() + timeout
         while remaining and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            out.append({"key": msg.key(), "value": orjson.loads(msg.value()), "headers": dict(msg.headers() or []),
-                        "partition": msg.partition(), "offset": msg.offset()})
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                remaining.discard(msg.partition())
+            if msg is not None and not msg.error():
+                out.append({"key": msg.key(), "value": orjson.loads(msg.value()),
+                            "headers": dict(msg.headers() or []), "partition": msg.partition(),
+                            "offset": msg.offset()})
+            # positions, not offsets: on transactional topics the last offset is a commit marker
+            for tp in consumer.position([TopicPartition(topic, p) for p in remaining]):
+                if tp.offset >= ends[tp.partition]:
+                    remaining.discard(tp.partition)
         assert not remaining, f"could not read {topic} to its end within {timeout}s"
         return out
     finally:

@@ -19,4 +19,4 @@ def test_split_document_done_when_every_part_arrived() -> None:
     assert ledger.pending == {"p"}
     ledger.observe("news.dlq", {"id": "c1", "parent_id": "p", "part_count": 3})
     assert not ledger.pending
-    assert [a.record["id"] for a in ledger.results("p")][0] == "c0"
+    assert next(a.record["id"] for a in ledger.results("p")) == "c0"

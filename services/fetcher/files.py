@@ -2,8 +2,10 @@
 
 Supported: `.txt` (plain text), `.html`/`.htm`, `.json` (one record or a list) and `.jsonl`
 (one record per line) with `url`, `title`, `text` or `html`, `published_at`. A file's `url`
-is its `file://` URI. What cannot become a raw record — binary, bad encoding, too large,
-invalid JSON, a record without text — becomes a dead letter here, with the original bytes.
+is its `file://` URI. WARC/ARC archives (`.warc`, `.warc.gz`, `.arc.gz`, e.g. CC-NEWS) yield one
+record per HTML capture, with the captured URL. What cannot become a raw record — binary, bad
+encoding, too large, invalid JSON, a record without text — becomes a dead letter here, with the
+original bytes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +36,54 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 class DocumentReader:
     """Turns paths (files, folders, `-` for stdin) into raw-record or dead-letter outcomes."""
 
-    def __init__(self, max_body_bytes: int, max_payload_bytes: int, source: str = "file") -> None:
+    def __init__(self, max_body_bytes: int, max_payload_bytes: int, source: str = "file",
+                 progress: Callable[[int], None] | None = None) -> None:
         self.max_body_bytes = max_body_bytes
         # A dead letter carries the original bytes; beyond this they are cut and hashed.
         self.max_payload_bytes = max_payload_bytes
         self.source = source
+        self.progress = progress  # called with the number of input bytes just consumed
 
     def read(self, paths: Iterable[str | Path]) -> Iterator[Outcome]:
         for path in expand_paths(paths):
             if path == Path("-"):
                 yield from self.read_bytes(sys.stdin.buffer.read(), url=None, suffix=None)
+            elif is_warc(path):
+                yield from self.read_warc(path)
             else:
                 yield from self.read_file(path)
+                if self.progress is not None:
+                    self.progress(_size(path))
+
+    def read_warc(self, path: Path) -> Iterator[Outcome]:
+        """One raw record per HTML/text capture; oversized or unreadable records become dead letters."""
+        from services.fetcher.errors import FetchFailure
+        from services.fetcher.pages import build_page
+        from services.fetcher.warc import iter_warc
+
+        consumed = 0
+        try:
+            for item in iter_warc(path, max_bytes=self.max_body_bytes):
+                if self.progress is not None:
+                    self.progress(item.end - consumed)
+                consumed = item.end
+                if item.failure is not None:
+                    yield self._refuse(item.failure.url, b"", item.failure.kind, item.failure.message)
+                    continue
+                assert item.result is not None
+                try:
+                    page = build_page(item.result, source=self.source)
+                except FetchFailure as failure:
+                    if failure.kind != "unsupported_type":  # images, PDFs, … are not articles: skipped
+                        yield self._refuse(item.result.final_url, item.result.body, failure.kind,
+                                           failure.message)
+                    continue
+                page.record["meta"]["warc"] = item.warc
+                yield self._raw_outcome(page.record)  # type: ignore[arg-type]
+        except FetchFailure as failure:
+            yield self._refuse(path.resolve().as_uri(), b"", "unreadable", failure.message)
+        if self.progress is not None:
+            self.progress(max(0, _size(path) - consumed))
 
     def read_file(self, path: Path) -> Iterator[Outcome]:
         url = path.resolve().as_uri()
@@ -56,13 +94,15 @@ class DocumentReader:
                     data = handle.read(self.max_payload_bytes)
                 yield self._refuse(
                     url, data, "too_large",
-                    f"{size} bytes is over the limit of {self.max_body_bytes} (NEWSFLOW_MAX_BODY_BYTES)",
+                    f"{size} bytes is over the limit of {self.max_body_bytes} "
+                    "(NEWSFLOW_MAX_BODY_BYTES)",
                     total=size,
                 )
                 return
             data = path.read_bytes()
         except OSError as exc:
-            yield self._refuse(url, b"", "unreadable", f"{type(exc).__name__}: {exc}", error=type(exc).__name__)
+            yield self._refuse(url, b"", "unreadable", f"{type(exc).__name__}: {exc}",
+                               error=type(exc).__name__)
             return
         yield from self.read_bytes(data, url=url, suffix=path.suffix.lower())
 
@@ -162,7 +202,8 @@ class DocumentReader:
                 continue
         return self._refuse(
             url, data, "bad_encoding",
-            "not valid UTF-8 and no usable charset declared; convert it first, e.g. `iconv -f latin1 -t utf-8`",
+            "not valid UTF-8 and no usable charset declared; "
+            "convert it first, e.g. `iconv -f latin1 -t utf-8`",
             error="UnicodeDecodeError",
         )
 
@@ -191,7 +232,24 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield Path("-")
         elif path.is_dir():
             yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+                p for p in path.rglob("*")
+                if p.is_file() and (p.suffix.lower() in SUPPORTED_SUFFIXES or is_warc(p))
             )
         else:
             yield path
+
+
+def is_warc(path: Path) -> bool:
+    return path.name.lower().endswith((".warc", ".warc.gz", ".arc", ".arc.gz"))
+
+
+def total_bytes(paths: Iterable[str | Path]) -> int:
+    """Input size of everything `read` would read (for a progress bar's ETA); stdin counts 0."""
+    return sum(_size(p) for p in expand_paths(paths) if p != Path("-"))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

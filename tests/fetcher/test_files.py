@@ -84,3 +84,30 @@ def test_too_large_is_refused_not_truncated_silently(tmp_path: Path) -> None:
 def test_missing_file_is_a_dead_letter(tmp_path: Path) -> None:
     [outcome] = list(reader().read([tmp_path / "nope.txt"]))
     assert outcome.topic == DLQ and outcome.record["reason"] == "unreadable"
+
+
+def test_warc_archives_yield_one_record_per_html_capture(tmp_path: Path) -> None:
+    from tests.fetcher.site import article_html, warc_bytes
+
+    archive = tmp_path / "crawl" / "news.warc.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(warc_bytes([("https://news.example/a?utm_source=x", article_html("A")),
+                                    ("https://news.example/b", article_html("B"))]))
+    consumed: list[int] = []
+    outcomes = list(DocumentReader(1_000_000, 1_000_000, progress=consumed.append).read([tmp_path]))
+    assert [o.topic for o in outcomes] == [RAW, RAW]
+    first = outcomes[0].record
+    assert first["url"] == "https://news.example/a" and first["id"] == stable_id("https://news.example/a")
+    assert first["kind"] == "html" and "<h1>A</h1>" in first["body"] and first["source"] == "file"
+    assert first["meta"]["warc"]["record_type"] == "response" and first["fetched_at"]
+    assert sum(consumed) == archive.stat().st_size  # the progress bar reaches 100 %
+
+
+def test_oversized_warc_capture_is_a_dead_letter(tmp_path: Path) -> None:
+    from tests.fetcher.site import article_html, warc_bytes
+
+    (tmp_path / "big.warc").write_bytes(warc_bytes([("https://news.example/big", article_html("Big", 500))],
+                                                   gzipped=False))
+    [outcome] = list(reader(max_body=10_000).read([tmp_path / "big.warc"]))
+    assert outcome.topic == DLQ and outcome.record["reason"] == "too_large"
+    assert outcome.record["url"] == "https://news.example/big"
