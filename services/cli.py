@@ -207,18 +207,21 @@ def tail(topic: str, from_beginning: bool, group: str | None, max_records: int |
 @click.option("--once", "once", is_flag=True,
               help="Ingest PATHS, wait until every record is accounted for, print a summary and exit.")
 @click.option("--timeout", default=600.0, show_default=True, help="With --once: give up after S seconds.")
+@click.option("--sources", "sources_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Fetch the sources in this YAML file (see ops/sources.example.yaml).")
 @click.argument("paths", nargs=-1)
-def up(once: bool, timeout: float, paths: tuple[str, ...]) -> None:
+def up(once: bool, timeout: float, sources_file: Path | None, paths: tuple[str, ...]) -> None:
     """Run the whole service: broker (unless NEWSFLOW_KAFKA answers), topics, worker, ingest.
 
     \b
     newsflow up                 bundled sample articles, then keep running (Ctrl-C stops)
     newsflow up --once FILES    ingest FILES, print a summary table when all are done, exit
+    newsflow up --sources FILE  fetch the sources in FILE continuously (with --once: one round)
     """
     from services.up import run_up
 
     sources = [Path(p) for p in paths]
-    code = run_up(_settings(), sources, once=once, timeout=timeout)
+    code = run_up(_settings(), sources, once=once, timeout=timeout, sources_file=sources_file)
     sys.exit(code)
 
 

@@ -93,6 +93,7 @@ class TaggedArticle(CleanedArticle, total=False):
 
     lang: str
     lang_confidence: float
+    mixed_language: bool  # paragraphs in substantially different languages
     topics: list[TopicScore]
 
 

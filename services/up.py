@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -28,7 +29,8 @@ SAMPLES = PROJECT_ROOT / "ops" / "samples"
 console = Console(stderr=True)
 
 
-def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float) -> int:
+def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float,
+           sources_file: Path | None = None) -> int:
     from services.broker import BrokerError, LocalBroker, is_reachable
 
     started = time.monotonic()
@@ -46,11 +48,17 @@ def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float) ->
     created = [c.topic for c in changes if c.action != "unchanged"]
     console.print(f"[green]✓[/] topics ready{' (' + ', '.join(created) + ')' if created else ''}")
 
-    sources = paths or [SAMPLES]
+    sources = paths or ([] if sources_file else [SAMPLES])
     worker = start_worker(settings)
     console.print(f"[green]✓[/] worker started (pid {worker.pid}, log {worker_log(settings)})")
+    fetcher: subprocess.Popen[bytes] | None = None
     try:
-        ledger, elapsed = asyncio.run(ingest_and_wait(settings, sources, timeout, worker))
+        if sources_file and not once:
+            fetcher = start_child(settings, ["fetch", "--sources", str(sources_file)], "fetcher.log")
+            console.print(f"[green]✓[/] fetcher started (pid {fetcher.pid}, log {settings.home / 'fetcher.log'})")
+        publish = (lambda: fetch_once(settings, sources_file)) if sources_file and once else \
+            (lambda: ingest_files(settings, sources))
+        ledger, elapsed = asyncio.run(publish_and_wait(settings, publish, timeout, worker))
         render_summary(ledger, elapsed, Console())
         if ledger.pending:
             console.print(f"[red]error:[/] {len(ledger.pending)} document(s) not accounted for after "
@@ -66,6 +74,8 @@ def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float) ->
     except KeyboardInterrupt:
         return 130
     finally:
+        if fetcher is not None:
+            stop_worker(fetcher)
         stop_worker(worker)
 
 
@@ -75,10 +85,15 @@ def worker_log(settings: Settings) -> Path:
 
 def start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     """`newsflow worker` as a child process, with the same settings, logging to NEWSFLOW_HOME."""
+    return start_child(settings, ["worker", "--loglevel", "info"], worker_log(settings).name)
+
+
+def start_child(settings: Settings, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    """A `newsflow` subcommand as a child process with the same settings, logging to NEWSFLOW_HOME."""
     settings.home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **settings.as_env()}
-    log = worker_log(settings).open("ab")
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "--loglevel", "info"],
+    log = (settings.home / log_name).open("ab")
+    return subprocess.Popen([sys.executable, "-m", "services.cli", *args],
                             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -93,18 +108,37 @@ def stop_worker(worker: subprocess.Popen[bytes], grace: float = 20.0) -> None:
         worker.wait()
 
 
+async def ingest_files(settings: Settings, sources: list[Path]) -> list[str]:
+    report = await ingest_paths(settings, [str(s) for s in sources])
+    console.print(f"[green]✓[/] ingested {report.raw} document(s)"
+                  + (f", {report.dead} refused at ingest" if report.dead else ""))
+    return report.ids
+
+
+async def fetch_once(settings: Settings, sources_file: Path | None) -> list[str]:
+    from services.fetcher.service import run_fetcher
+
+    report = await run_fetcher(settings, sources_file or "", once=True)
+    console.print(f"[green]✓[/] fetched: {len(report.published_ids)} article(s) published")
+    return list(report.published_ids)
+
+
 async def ingest_and_wait(settings: Settings, sources: list[Path], timeout: float,
                           worker: subprocess.Popen[bytes] | None = None) -> tuple[Ledger, float]:
-    """Ingest, then read the terminal topics from where they stood until all ids are accounted for."""
+    """Ingest files, then wait until every id is accounted for (see `publish_and_wait`)."""
+    return await publish_and_wait(settings, lambda: ingest_files(settings, sources), timeout, worker)
+
+
+async def publish_and_wait(settings: Settings, publish: Callable[[], Awaitable[list[str]]], timeout: float,
+                           worker: subprocess.Popen[bytes] | None = None) -> tuple[Ledger, float]:
+    """Publish, then read the terminal topics from where they stood until all ids are accounted for."""
     terminal = [settings.topic(t) for t in TERMINAL_TOPICS]
     logical = {settings.topic(t): t for t in TERMINAL_TOPICS}
     start = time.monotonic()
     async with TopicReader(settings) as reader:
         await reader.assign(dict(await reader.end_offsets(terminal)))
-        report = await ingest_paths(settings, [str(s) for s in sources])
-        console.print(f"[green]✓[/] ingested {report.raw} document(s)"
-                      + (f", {report.dead} refused at ingest" if report.dead else ""))
-        ledger = Ledger.of(report.ids)
+        ids = await publish()
+        ledger = Ledger.of(ids)
         deadline = start + timeout
         with console.status("processing…") as status:
             while ledger.pending and time.monotonic() < deadline:

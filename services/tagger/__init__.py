@@ -1,0 +1,1 @@
+"""The tag stage: language identification and IPTC topics (`core.ArticleTagger`)."""
