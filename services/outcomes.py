@@ -83,7 +83,11 @@ def dead_letter(
     source: str | None = None,
     url: str | None = None,
 ) -> Outcome:
-    """A DLQ outcome: why it failed, where, and the original payload so it can be re-driven."""
+    """A DLQ outcome: why it failed, where, and the original payload so it can be re-driven.
+
+    Identifying fields come from records that may be malformed: anything but a string is dropped.
+    """
+    article_id, parent_id, source, url = (_str_or_none(v) for v in (article_id, parent_id, source, url))
     text, encoding = payload_field(payload)
     record = {
         "schema_version": SCHEMA_VERSION,
@@ -101,3 +105,7 @@ def dead_letter(
         "failed_at": now_iso(),
     }
     return Outcome(DLQ, article_id, record)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

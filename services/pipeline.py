@@ -117,7 +117,7 @@ class TagStep:
         self.tagger = ArticleTagger(languages=settings.language_set)
 
     def __call__(self, payloads: list[bytes]) -> list[Outcome]:
-        decoded = [_decode(self.stage, payload) for payload in payloads]
+        decoded = [_decode(self.stage, payload, schema="cleaned") for payload in payloads]
         good = [(i, rec) for i, rec in enumerate(decoded) if not isinstance(rec, Outcome)]
         results: dict[int, Outcome] = {i: rec for i, rec in enumerate(decoded) if isinstance(rec, Outcome)}
         try:
@@ -147,7 +147,7 @@ class DedupStep:
         self.sink = EnrichedSink()
 
     def __call__(self, payload: bytes) -> list[Outcome]:
-        record = _decode(self.stage, payload)
+        record = _decode(self.stage, payload, schema="tagged")
         if isinstance(record, Outcome):
             return [record]
         try:

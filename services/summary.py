@@ -31,11 +31,19 @@ def status_of(arrival: Arrival) -> str:
 
 def render_summary(ledger: Ledger, elapsed: float, console: Console) -> None:
     table = Table(title="newsflow: what happened to each document", show_lines=False)
-    for column in ("source", "title", "lang", "topics", "story", "status"):
-        table.add_column(column, overflow="fold", max_width=44 if column == "title" else 30)
+    table.add_column("source", overflow="fold", max_width=30)
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=48)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("topics", overflow="fold", max_width=34)
+    table.add_column("story", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     totals: Counter[str] = Counter()
     stories: set[str] = set()
-    for article_id in sorted(ledger.expected):
+    def first_url(article_id: str) -> str:
+        arrivals = ledger.results(article_id)
+        return (arrivals[0].record.get("url") or "") if arrivals else ""
+
+    for article_id in sorted(ledger.expected, key=lambda i: (first_url(i), i)):
         arrivals = ledger.results(article_id)
         if not arrivals:
             table.add_row(article_id, "", "", "", "", "[red]pending[/]")
@@ -50,7 +58,9 @@ def render_summary(ledger: Ledger, elapsed: float, console: Console) -> None:
             lang = record.get("lang") or ""
             if lang:
                 lang = f"{lang} {record.get('lang_confidence', 0):.2f}"
-            title = (record.get("title") or "")[:80]
+            title = record.get("title") or ""
+            if not title and record.get("text"):
+                title = f"[dim]“{' '.join(record['text'].split()[:12])}…”[/]"
             table.add_row(source_name(record), title, lang, topics, story[:10], status_of(arrival))
             key = arrival.topic.removeprefix("news.") if arrival.topic != "news.dlq" else "dlq"
             totals[key] += 1

@@ -59,7 +59,7 @@ def run_up(settings: Settings, paths: list[Path], once: bool, timeout: float,
         publish = (lambda: fetch_once(settings, sources_file)) if sources_file and once else \
             (lambda: ingest_files(settings, sources))
         ledger, elapsed = asyncio.run(publish_and_wait(settings, publish, timeout, worker))
-        render_summary(ledger, elapsed, Console())
+        render_summary(ledger, elapsed, Console(width=None if sys.stdout.isatty() else 160))
         if ledger.pending:
             console.print(f"[red]error:[/] {len(ledger.pending)} document(s) not accounted for after "
                           f"{timeout:.0f}s; see {worker_log(settings)}")
