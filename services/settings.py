@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     controller_port: int | None = Field(
         default=None, description="Local broker's KRaft controller port (default: a free port)."
     )
+
+    @field_validator("fetch_user_agent", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
+                     "controller_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`VAR=` (as docker compose passes an unset `${VAR:-}`) means "use the default"."""
+        return None if value == "" else value
 
     def topic(self, name: str) -> str:
         """Physical topic name for a logical one (`news.raw` → `<prefix>news.raw`)."""
