@@ -69,11 +69,17 @@ def _credentials(settings: Settings) -> Any:
 
 def wire_agents(app: faust.App, settings: Settings) -> None:
     """Declare the topics, load the stage cores once, and attach one agent per stage."""
-    topics = {
-        name: app.topic(settings.topic(name), value_type=bytes, key_type=bytes,
-                        value_serializer="raw", key_serializer="raw")
-        for name in (RAW, CLEANED, TAGGED, ENRICHED, DUPLICATES, DLQ)
-    }
+    topics: dict[str, faust.TopicT] = {}
+
+    def topic(name: str) -> faust.TopicT:
+        """The Faust topic for a logical name, made once (routing topics appear as records need them)."""
+        if name not in topics:
+            topics[name] = app.topic(settings.topic(name), value_type=bytes, key_type=bytes,
+                                     value_serializer="raw", key_serializer="raw")
+        return topics[name]
+
+    for name in (RAW, CLEANED, TAGGED, ENRICHED, DUPLICATES, DLQ):
+        topic(name)
     metrics = PipelineMetrics()
     clean_step, tag_step, dedup_step = CleanStep(settings), TagStep(settings), DedupStep(settings)
     # One thread for all stage cores: trafilatura is not thread-safe, and the GIL would
@@ -89,7 +95,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         while True:
             try:
                 futures = [
-                    await topics[o.topic].send(
+                    await topic(o.topic).send(
                         key=o.key.encode() if o.key else None, value=o.value(), headers=o.kafka_headers()
                     )
                     for o in outcomes
