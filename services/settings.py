@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, description="Port of the worker's /metrics, /health, /ready.")
     store: str = Field(default="memory://", description="Faust table store (memory:// or rocksdb://).")
     processing_guarantee: str = Field(default="at_least_once")
+    session_timeout_s: float = Field(
+        default=15.0, description="A worker silent this long is dropped from the group and its partitions move."
+    )
 
     # Local broker
     broker_heap_mb: int = Field(default=512)

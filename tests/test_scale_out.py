@@ -1,0 +1,107 @@
+"""Scale-out on one machine: two `newsflow worker` processes in one consumer group.
+
+One is killed (SIGKILL, no goodbye) midway; the survivor takes over its partitions and every
+ingested id still ends in exactly one terminal topic. Ids delivered twice are counted and
+reported, not hidden. Also checks that a running worker's /metrics counters move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from services.broker import free_port
+from services.kafka.topics import ensure_topics
+from services.settings import Settings
+from services.up import ingest_and_wait, start_child
+
+pytestmark = pytest.mark.broker
+
+WORDS = """
+harbour council river bridge school hospital museum railway election budget festival market factory airport
+library stadium court police garden tram ferry vineyard orchestra mayor union drought storm research satellite
+vaccine tariff pension housing energy transport climate
+""".split()
+
+
+def synthetic_articles(folder: Path, count: int, seed: int = 7) -> list[Path]:
+    """Distinct article-length texts (random word sequences: no two are near duplicates)."""
+    rng = random.Random(seed)
+    paths = []
+    for n in range(count):
+        sentences = [" ".join(rng.choice(WORDS) for _ in range(14)).capitalize() + "." for _ in range(8)]
+        path = folder / f"article-{n:04d}.txt"
+        path.write_text(f"Report number {n}. " + " ".join(sentences), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def metric_total(port: int, name: str) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(name + "{"))
+
+
+def wait_ready(port: int, timeout: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return orjson.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).read())
+        except Exception:
+            time.sleep(0.5)
+    raise AssertionError(f"worker on port {port} never became ready")
+
+
+def test_two_workers_one_killed_nothing_lost(kafka_broker: Any, tmp_path: Path) -> None:
+    run = uuid.uuid4().hex[:8]
+    base = Settings(kafka=kafka_broker.bootstrap, home=tmp_path / "home", topic_prefix=f"scale{run}.",
+                    app_id=f"newsflow-scale-{run}", session_timeout_s=8.0)
+    asyncio.run(ensure_topics(base))
+    ports = [free_port(), free_port()]
+    workers = [
+        start_child(base.model_copy(update={"web_port": port}), ["worker"], f"worker-{i}.log")
+        for i, port in enumerate(ports)
+    ]
+    try:
+        for port in ports:
+            wait_ready(port)
+        before = metric_total(ports[0], "newsflow_records_in_total") + metric_total(
+            ports[1], "newsflow_records_in_total")
+        docs = synthetic_articles(tmp_path, 300)
+
+        async def ingest_kill_wait() -> Any:
+            async def killer() -> None:
+                await asyncio.sleep(2.0)  # midway: some records done, many in flight
+                workers[1].send_signal(signal.SIGKILL)
+
+            kill = asyncio.create_task(killer())
+            ledger, _ = await ingest_and_wait(base, docs, timeout=240.0)
+            await kill
+            return ledger
+
+        ledger = asyncio.run(ingest_kill_wait())
+        assert workers[1].poll() is not None, "the second worker was not killed"
+        assert not ledger.pending, f"{len(ledger.pending)} ids lost after the kill"
+        assert len(ledger.expected) == 300
+        topics = {arrival.topic for arrivals in ledger.arrivals.values() for arrival in arrivals}
+        assert topics <= {"news.enriched", "news.duplicates"}
+        print(f"\n300 ids ingested, all accounted for; delivered twice: {ledger.redelivered}")
+        after = metric_total(ports[0], "newsflow_records_in_total")
+        assert after > before, "the survivor's /metrics counters did not move"
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(20)
+            except Exception:
+                worker.kill()
