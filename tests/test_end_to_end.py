@@ -7,49 +7,20 @@ child process, `newsflow ingest`; results are read back with confluent-kafka.
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from confluent_kafka import Producer
 
-from services.kafka.topics import ensure_topics
 from services.settings import PROJECT_ROOT, Settings
 from services.sink.schemas import validator
-from services.up import SAMPLES, ingest_and_wait, start_worker, stop_worker
+from services.up import SAMPLES, ingest_and_wait
 from tests.kafka_verify import read_topic
 
 pytestmark = pytest.mark.broker
 
 SEEDS = PROJECT_ROOT.parent / "shared" / "data" / "seeds"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def pipeline(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """Fresh topics (unique prefix) and one `newsflow worker` process on the session broker."""
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        kafka=kafka_broker.bootstrap, home=tmp_path_factory.mktemp("home"), topic_prefix=f"e2e{run}.",
-        app_id=f"newsflow-e2e-{run}", web_port=free_port(),
-    )
-    asyncio.run(ensure_topics(settings))
-    worker = start_worker(settings)
-    yield settings
-    alive = worker.poll() is None
-    stop_worker(worker)
-    assert alive, (settings.home / "worker.log").read_text(errors="replace")[-5000:]
 
 
 def run_once(settings: Settings, paths: list[Path], timeout: float = 240.0) -> Any:

@@ -71,6 +71,9 @@ def needs_javascript(tree: HtmlElement, blocks: list[Block], min_chars: int, tem
     return bool(roots) and len(tree.xpath(".//script")) >= 1 and len(body_text) < 500
 
 
+_SENTENCE_ENDS = (".", "!", "?", ":", '"', "”", "’", "»", ")", "。", "！", "？")
+
+
 def is_listing(meta: PageMeta, blocks: list[Block]) -> bool:
     """A section front or search page: a type that says so, or text made of linked teasers.
 
@@ -87,6 +90,11 @@ def is_listing(meta: PageMeta, blocks: list[Block]) -> bool:
         and long_ones <= 1
         and linked >= 0.4 * len(paragraphs)
     )
+    # A menu or link farm: many blocks and almost none reads as a sentence. No article looks like that,
+    # whatever the page declares itself to be.
+    prose = sum(1 for p in paragraphs if len(p) >= 80 or p.rstrip().endswith(_SENTENCE_ENDS))
+    if len(paragraphs) >= 8 and prose <= 0.1 * len(paragraphs):
+        return True
     declared = bool(meta.page_types & LISTING_TYPES)
     article_declared = any(t.endswith(("article", "posting")) for t in meta.page_types)
     if declared and not article_declared:
