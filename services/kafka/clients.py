@@ -76,9 +76,10 @@ class Message:
 class TopicReader:
     """Reads topics without joining a group (or within one, with `group`), from given offsets."""
 
-    def __init__(self, settings: Settings, group: str | None = None) -> None:
+    def __init__(self, settings: Settings, group: str | None = None, read_committed: bool = False) -> None:
         self.settings = settings
         self._consumer = AIOKafkaConsumer(
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
             bootstrap_servers=settings.kafka,
             group_id=group,
             enable_auto_commit=group is not None,
