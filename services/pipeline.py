@@ -114,7 +114,7 @@ class TagStep:
     stage = "tag"
 
     def __init__(self, settings: Settings) -> None:
-        self.tagger = ArticleTagger(languages=settings.language_set)
+        self.tagger = ArticleTagger(languages=settings.language_set, user_topics_file=settings.user_topics_file)
 
     def __call__(self, payloads: list[bytes]) -> list[Outcome]:
         decoded = [_decode(self.stage, payload, schema="cleaned") for payload in payloads]
@@ -144,7 +144,7 @@ class DedupStep:
         self.deduplicator = deduplicator or Deduplicator(
             near_dup_threshold=settings.near_dup_threshold, story_window_days=settings.story_window_days
         )
-        self.sink = EnrichedSink()
+        self.sink = EnrichedSink.from_settings(settings)
 
     def __call__(self, payload: bytes) -> list[Outcome]:
         record = _decode(self.stage, payload, schema="tagged")
@@ -155,7 +155,7 @@ class DedupStep:
         except Exception as exc:
             return [_failure(self.stage, exc, payload, record)]
         _stamp(record, self.stage)
-        return [self.sink.route(record)]
+        return self.sink.route(record)
 
 
 class Pipeline:

@@ -88,6 +88,30 @@ class TopicScore(TypedDict):
     score: float
 
 
+class UserTopicMatch(TypedDict):
+    id: str
+    label: str
+    matched_terms: list[str]
+
+
+class CountryMention(TypedDict):
+    code: str  # ISO 3166-1 alpha-2
+    name: str
+    count: int
+
+
+class CityMention(TypedDict):
+    name: str
+    country: str
+    count: int
+
+
+class Places(TypedDict):
+    countries: list[CountryMention]
+    cities: list[CityMention]
+    main: str | None
+
+
 class TaggedArticle(CleanedArticle, total=False):
     """`news.tagged`: CleanedArticle plus language and topics."""
 
@@ -95,6 +119,9 @@ class TaggedArticle(CleanedArticle, total=False):
     lang_confidence: float
     mixed_language: bool  # paragraphs in substantially different languages
     topics: list[TopicScore]
+    user_topics: list[UserTopicMatch]
+    places: Places
+    keywords: list[str]
 
 
 class DedupVerdict(TypedDict):

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="Candidate language set for language identification (ISO 639-1, comma separated).",
     )
 
+    user_topics_file: Path | None = Field(
+        default=None,
+        description="User-topic rules (YAML, docs/tagging.md), re-read when changed; "
+        "default ops/user_topics.example.yaml.",
+    )
+
     # Dedup
     near_dup_threshold: float = Field(default=0.5)
     story_window_days: float = Field(default=3.0)
@@ -89,8 +95,8 @@ class Settings(BaseSettings):
         default=None, description="Local broker's KRaft controller port (default: a free port)."
     )
 
-    @field_validator("fetch_user_agent", "kafka_sasl_mechanism", "kafka_sasl_username", "kafka_sasl_password",
-                     "controller_port", mode="before")
+    @field_validator("fetch_user_agent", "user_topics_file", "kafka_sasl_mechanism", "kafka_sasl_username",
+                     "kafka_sasl_password", "controller_port", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`VAR=` (as docker compose passes an unset `${VAR:-}`) means "use the default"."""

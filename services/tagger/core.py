@@ -1,47 +1,73 @@
-"""The tag stage's pure core: language and IPTC topics for cleaned articles.
+"""The tag stage's pure core: language, IPTC topics, user topics, places and keywords.
 
-No Kafka, no I/O after construction: the worker builds one `ArticleTagger` per process
-(models load once, ≈2–3 s) and calls `tag_many` on micro-batches. Input records are never
-modified; each output is a shallow copy with these fields added:
+No Kafka, and no I/O after construction except re-reading the user-topics rules file when it
+changes: the worker builds one `ArticleTagger` per process (models and gazetteer load once,
+≈3–4 s) and calls `tag_many` on micro-batches. Input records are never modified; each output
+is a shallow copy with these fields added:
 
 * `lang` (ISO 639-1 or "und"), `lang_confidence` (0..1), `mixed_language` (bool);
 * `topics`: `[{code, label, score}]`, best first, multi-label; [] when the text is not
   news-like for the topic model (empty, too short, or not English: the topic model is
-  English-only, see services/tagger/topics.py).
+  English-only, see services/tagger/topics.py);
+* `user_topics`: `[{id, label, matched_terms}]`, the rules of the user-topics file the
+  article satisfies (services/tagger/user_topics.py);
+* `places`: `{countries: [{code, name, count}], cities: [{name, country, count}], main}`
+  (services/tagger/places.py);
+* `keywords`: up to 8 key phrases, best first (services/tagger/keywords.py).
 
 `tag` / `tag_many` never raise on odd input: a record whose fields are missing or of the
-wrong type is tagged as an empty text ("und", no topics).
+wrong type is tagged as an empty text ("und", no topics, empty user topics / places /
+keywords); a failure in one of the last three taggers empties only its own field.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from services.tagger.keywords import KeywordExtractor
 from services.tagger.language import UND, LanguageGuess, LanguageIdentifier
+from services.tagger.places import PlaceFinder
 from services.tagger.topics import TopicClassifier
+from services.tagger.user_topics import UserTopicMatcher
 
 log = logging.getLogger(__name__)
 
 # Languages the topic model can read (its training text is English).
 TOPIC_LANGUAGES = frozenset({"en"})
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_USER_TOPICS = PROJECT_ROOT / "ops" / "user_topics.example.yaml"
+
+
+def _empty_places() -> dict[str, Any]:
+    return {"countries": [], "cities": [], "main": None}
 
 
 class ArticleTagger:
-    """Adds `lang`, `lang_confidence`, `mixed_language` and `topics` to article records."""
+    """Adds language, topics, user topics, places and keywords to article records."""
 
-    def __init__(self, languages: list[str] | None = None) -> None:
-        """Load both models once. `languages`: candidate set (default: settings.languages)."""
+    def __init__(self, languages: list[str] | None = None, user_topics_file: Path | None = None) -> None:
+        """Load the models once.
+
+        `languages`: candidate set (default: settings.languages). `user_topics_file`: rules
+        file (default: settings.user_topics_file, else ops/user_topics.example.yaml when present).
+        """
         self.language = LanguageIdentifier(languages)
         self.topics = TopicClassifier()
+        self.user_topics = UserTopicMatcher(user_topics_file or _default_user_topics_file())
+        self.places = PlaceFinder(self.language.languages)
+        self.keywords = KeywordExtractor()
+        self.keywords.warm(["en"])
 
     def tag(self, article: dict) -> dict:
         """One record; see `tag_many`."""
         return self.tag_many([article])[0]
 
     def tag_many(self, articles: list[dict]) -> list[dict]:
-        """Tag a micro-batch: one vectorised pass for languages, one for topics."""
+        """Tag a micro-batch: one vectorised pass for languages, one for topics, then per record."""
+        self.user_topics.maybe_reload()
         records = [dict(a) if isinstance(a, Mapping) else {} for a in articles]
         try:
             return self._tag_batch(records)
@@ -64,7 +90,38 @@ class ArticleTagger:
         if wanted:
             found = self.topics.classify_many([(fields[i][0], fields[i][1]) for i in wanted])
             topics_for = dict(zip(wanted, found, strict=True))
-        return [_with_tags(r, g, topics_for.get(i, [])) for i, (r, g) in enumerate(zip(records, guesses, strict=True))]
+        out = []
+        for i, (record, guess) in enumerate(zip(records, guesses, strict=True)):
+            title, text, _ = fields[i]
+            lang = guess.lang
+            _with_tags(record, guess, topics_for.get(i, []))
+            record["user_topics"] = _safely(self.user_topics.match, title, text, lang, default=list)
+            record["places"] = _safely(self.places.find, title, text, lang, default=_empty_places)
+            record["keywords"] = _safely(self.keywords.extract, title, text, lang, default=list)
+            out.append(record)
+        return out
+
+
+def _safely(fn: Callable[..., Any], title: str | None, text: str, lang: str, default: Callable[[], Any]) -> Any:
+    """One tagger's result, or its empty value when it fails (logged): the other fields still count."""
+    try:
+        return fn(title, text, lang)
+    except Exception:
+        log.exception("%s failed", getattr(fn, "__qualname__", fn))
+        return default()
+
+
+def _default_user_topics_file() -> Path | None:
+    """settings.user_topics_file (NEWSFLOW_USER_TOPICS_FILE) when set, else the shipped example."""
+    try:
+        from services.settings import get_settings
+
+        configured = getattr(get_settings(), "user_topics_file", None)
+    except Exception:  # settings unreadable here: fall back to the example
+        configured = None
+    if configured:
+        return Path(configured)
+    return EXAMPLE_USER_TOPICS if EXAMPLE_USER_TOPICS.is_file() else None
 
 
 def _fields(record: Mapping[str, Any]) -> tuple[str | None, str, str]:
@@ -91,4 +148,7 @@ def _with_tags(record: dict[str, Any], guess: LanguageGuess, topics: list) -> di
     record["lang_confidence"] = guess.confidence
     record["mixed_language"] = guess.mixed
     record["topics"] = topics
+    record["user_topics"] = []
+    record["places"] = _empty_places()
+    record["keywords"] = []
     return record
