@@ -161,11 +161,16 @@ class HashMultiMap:
             if has.any():
                 who = pending[has]
                 slot = idx[has, empty[has].argmax(axis=1)]
-                slot_u, first = np.unique(slot, return_index=True)
-                won = who[first]
-                self._fp[slot_u] = fps[won]
-                self._val[slot_u] = vals[won]
-                placed[won] = True
+                if len(set(slot.tolist())) == slot.size:  # the usual case: no two keys want one slot
+                    self._fp[slot] = fps[who]
+                    self._val[slot] = vals[who]
+                    placed[who] = True
+                else:
+                    slot_u, first = np.unique(slot, return_index=True)
+                    won = who[first]
+                    self._fp[slot_u] = fps[won]
+                    self._val[slot_u] = vals[won]
+                    placed[won] = True
                 pending = pending[~placed[pending]]
         self._used += len(fps)
 

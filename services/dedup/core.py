@@ -211,7 +211,7 @@ class Deduplicator:
                     self.near.add(doc_id, match.root, match.story, sk, t)
         if verdict is None:
             if body is text:
-                ids, tf = self.stories.terms_from_words(words(title), tw.prose, prose_hashes)
+                ids, tf = self.stories.terms_from_words(words(title), tw.prose)
             else:
                 ids, tf = self.stories.terms_from_words(words(title), [])
             story = self.stories.assign_terms(doc_id, ids, tf, t, dated=is_dated(article))

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from services.dedup._store import TimedRows, fingerprints
-from services.dedup.fingerprint import analyse, mix64, word_hashes, words
+from services.dedup.fingerprint import analyse, mix64, words
 
 DAY = 86400.0
 
@@ -153,49 +153,38 @@ def word_term(word: str, prefix: int = PREFIX) -> tuple[str, bool] | None:
     return american(word)[:prefix], word in GENERIC_WORDS
 
 
-# word hash -> term id * 2 + generic flag, or -1 for a stop word. Why: the mapping is per word
-# and words repeat, so after warm-up an article costs one dict lookup per distinct word, not
-# the string work above. Cleared when large (the values are cheap to recompute).
-_PACKED: dict[int, int] = {}
-
-
-def _packed(hashes: list[int], words: list[str], first: list[int]) -> np.ndarray:
-    out = np.empty(len(hashes), dtype=np.int64)
-    cache = _PACKED
-    if len(cache) > 1 << 20:
-        cache.clear()
-    for j, h in enumerate(hashes):
-        p = cache.get(h)
-        if p is None:
-            hit = word_term(words[first[j]])
-            p = -1 if hit is None else term_id(hit[0]) * 2 + hit[1]
-            cache[h] = p
-        out[j] = p
-    return out
+# word -> term id * 2 + generic flag, or -1 for a stop word. Why: the mapping is per word and
+# words repeat, so after warm-up an article costs one dict lookup per distinct word, not the
+# string work above. Cleared when large (the values are cheap to recompute).
+_PACKED: dict[str, int] = {}
 
 
 def story_vector(
-    parts: list[tuple[list[str], np.ndarray | None, float]], generic_weight: float = GENERIC_WEIGHT
+    parts: list[tuple[list[str], float]], generic_weight: float = GENERIC_WEIGHT
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(term ids sorted, weighted counts) of an article from (words, their `word_hashes` or
-    None, boost) parts: the title with its boost, the body with 1."""
-    all_ids: list[np.ndarray] = []
-    all_w: list[np.ndarray] = []
-    for ws, hashes, boost in parts:
-        if not ws:
-            continue
-        h = word_hashes(ws) if hashes is None else hashes
-        uh, first, counts = np.unique(h, return_index=True, return_counts=True)
-        packed = _packed(uh.tolist(), ws, first.tolist())
-        keep = packed >= 0
-        packed = packed[keep]
-        generic = (packed & 1).astype(bool)
-        all_ids.append((packed >> 1).astype(np.uint32))
-        all_w.append(counts[keep] * boost * np.where(generic, generic_weight, 1.0))
-    if not all_ids:
+    """(term ids sorted, weighted counts) of an article from (words, boost) parts: the title
+    with its boost, the body with 1. (A numpy version over word hashes was tried: slower for
+    news-length texts, where the per-call overhead dominates.)"""
+    cache = _PACKED
+    if len(cache) > 1 << 20:
+        cache.clear()
+    out: dict[int, float] = {}
+    get = out.get
+    for ws, boost in parts:
+        for word, c in Counter(ws).items():
+            p = cache.get(word)
+            if p is None:
+                hit = word_term(word)
+                p = cache[word] = -1 if hit is None else term_id(hit[0]) * 2 + hit[1]
+            if p >= 0:
+                k = p >> 1
+                out[k] = get(k, 0.0) + (boost * generic_weight * c if p & 1 else boost * c)
+    if not out:
         return np.zeros(0, np.uint32), np.zeros(0)
-    ids, inv = np.unique(np.concatenate(all_ids), return_inverse=True)
-    return ids, np.bincount(inv, weights=np.concatenate(all_w))
+    ids = np.fromiter(out.keys(), np.uint32, len(out))
+    weights = np.fromiter(out.values(), np.float64, len(out))
+    order = np.argsort(ids)
+    return ids[order], weights[order]
 
 
 def story_terms(
@@ -316,18 +305,13 @@ class StoryIndex:
         contributes its prose lines only (`fingerprint.analyse`)."""
         return self.terms_from_words(words(title), analyse(text).prose if text else [])
 
-    def terms_from_words(
-        self, title_words: list[str], body_words: list[str], body_hashes: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`terms` from already tokenised text (the core passes the near-dup layer's prose words
-        and their hashes). The body is cut to `body_words` words: the lede names the event,
-        the tail mostly adds cost (no loss measured at 800)."""
-        if self.body_words is not None and len(body_words) > self.body_words:
+    def terms_from_words(self, title_words: list[str], body_words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`terms` from already tokenised text (the core passes the near-dup layer's prose
+        words). The body is cut to `body_words` words: the lede names the event, the tail mostly
+        adds cost (no loss measured at 800)."""
+        if self.body_words is not None:
             body_words = body_words[: self.body_words]
-            body_hashes = None if body_hashes is None else body_hashes[: self.body_words]
-        ids, c = story_vector(
-            [(title_words, None, self.title_boost), (body_words, body_hashes, 1.0)], self.generic_weight
-        )
+        ids, c = story_vector([(title_words, self.title_boost), (body_words, 1.0)], self.generic_weight)
         if not ids.size:
             return ids, c
         tf = np.where(c > 1.0, 1.0 + np.log(np.maximum(c, 1.0)), c)  # sublinear, and never < 0
