@@ -187,13 +187,21 @@ def process(paths: tuple[str, ...], envelope: bool) -> None:
 @click.option("--group", default=None, help="Consume within this consumer group (commits offsets).")
 @click.option("-n", "--max", "max_records", type=int, default=None, help="Stop after N records.")
 @click.option("--idle-timeout", type=float, default=None, help="Stop after S seconds without a record.")
+@click.option("--lang", "langs", multiple=True, help="Only these languages (repeat, or en,de).")
+@click.option("--topic", "topics", multiple=True,
+              help="Only records with this IPTC topic (slug, code or label) or user topic id (repeat, or a,b).")
+@click.option("--since", default=None, metavar="TIME",
+              help="Only records written since TIME (2h, 30m, or ISO 8601); starts reading there.")
 def tail(topic: str, from_beginning: bool, group: str | None, max_records: int | None,
-         idle_timeout: float | None) -> None:
+         idle_timeout: float | None, langs: tuple[str, ...], topics: tuple[str, ...], since: str | None) -> None:
     """Print a topic's records as JSON lines (a downstream consumer)."""
+    from services.downstream.filters import RecordFilter
     from services.tail import tail_topic
 
     try:
-        asyncio.run(tail_topic(_settings(), topic, from_beginning, group, max_records, idle_timeout))
+        record_filter = RecordFilter.of(langs, topics, since)
+        asyncio.run(tail_topic(_settings(), topic, from_beginning, group, max_records, idle_timeout,
+                               record_filter))
     except LookupError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -225,14 +233,15 @@ def up(once: bool, timeout: float, sources_file: Path | None, paths: tuple[str, 
     sys.exit(code)
 
 
-def _register_fetcher_commands() -> None:
+def _register_commands() -> None:
+    from services.downstream.cli import dlq, replay, schemas, status
     from services.fetcher.cli import fetch, sources
 
-    main.add_command(fetch)
-    main.add_command(sources)
+    for command in (fetch, sources, replay, status, dlq, schemas):
+        main.add_command(command)
 
 
-_register_fetcher_commands()
+_register_commands()
 
 if __name__ == "__main__":
     main()

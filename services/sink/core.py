@@ -1,8 +1,13 @@
 """The sink: the last check before a record leaves the pipeline.
 
-Unique articles go to `news.enriched`, exact and near duplicates to `news.duplicates`.
-Every record is validated against `schemas/enriched.schema.json` first; one that does not
-validate goes to the DLQ, never downstream.
+Unique articles go to `news.enriched`, exact and near duplicates to `news.duplicates`; a unique
+article is also copied to its routing topics (`news.topic.<slug>`, `news.lang.<code>`,
+`news.user.<id>`, see `services.sink.routing`), which are views of `news.enriched`, not extra
+terminal places. Every record is validated against `schemas/enriched.schema.json` first; one that
+does not validate goes to the DLQ, never downstream.
+
+Keys: the article id on every topic, so all versions of an article land on one partition in
+order, and a redelivered or replayed record can be upserted by id.
 """
 
 from __future__ import annotations
@@ -12,24 +17,33 @@ from typing import Any
 from services.kafka.topics import DUPLICATES, ENRICHED
 from services.outcomes import Outcome, dead_letter, encode
 from services.records import now_iso
+from services.settings import Settings
+from services.sink.routing import Routing
 from services.sink.schemas import validator
 
 # Fields that help the pipeline internally but are not part of the downstream contract.
 INTERNAL_FIELDS = ("body",)
+ENRICHED_SCHEMA = b"enriched"
 
 
 class EnrichedSink:
-    """Route a deduplicated article to its downstream topic, validated."""
+    """Route a deduplicated article to its downstream topics, validated."""
 
-    def __init__(self) -> None:
+    def __init__(self, routing: Routing | None = None) -> None:
         self._schema = validator("enriched")
+        self.routing = routing or Routing()
 
-    def route(self, article: dict[str, Any]) -> Outcome:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EnrichedSink:
+        return cls(Routing.from_settings(settings))
+
+    def route(self, article: dict[str, Any]) -> list[Outcome]:
+        """The terminal outcome first (enriched, duplicates or a dead letter), then routing copies."""
         record = {k: v for k, v in article.items() if k not in INTERNAL_FIELDS}
         record.setdefault("processed_at", now_iso())
         problems = self._schema.errors(record)
         if problems:
-            return dead_letter(
+            return [dead_letter(
                 stage="sink",
                 reason="schema_violation",
                 error="ValidationError",
@@ -39,7 +53,14 @@ class EnrichedSink:
                 parent_id=record.get("parent_id"),
                 source=record.get("source"),
                 url=record.get("url"),
-            )
-        status = record["dedup"]["status"]
-        topic = ENRICHED if status == "unique" else DUPLICATES
-        return Outcome(topic, record["id"], record)
+            )]
+        if record["dedup"]["status"] != "unique":
+            return [Outcome(DUPLICATES, record["id"], record)]
+        outcomes = [Outcome(ENRICHED, record["id"], record)]
+        # Routing copies share the record (one dict, encoded per send) and say their schema
+        # explicitly: the header table only knows the fixed topics.
+        outcomes += [
+            Outcome(topic, record["id"], record, {"schema": ENRICHED_SCHEMA})
+            for topic in self.routing.routes(record)
+        ]
+        return outcomes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,6 @@ class RecordValidator:
         return self._validator.is_valid(record)
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> RecordValidator:
     return RecordValidator(name)

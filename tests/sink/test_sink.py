@@ -21,14 +21,14 @@ def enriched(status: str = "unique", **overrides: Any) -> dict[str, Any]:
 
 def test_unique_goes_to_enriched_and_duplicates_to_duplicates() -> None:
     sink = EnrichedSink()
-    out = sink.route(enriched())
+    [out] = sink.route(enriched())
     assert out.topic == ENRICHED and out.key == "abc123" and "processed_at" in out.record
-    assert sink.route(enriched("near_duplicate")).topic == DUPLICATES
-    assert sink.route(enriched("duplicate")).topic == DUPLICATES
+    assert [o.topic for o in sink.route(enriched("near_duplicate"))] == [DUPLICATES]
+    assert [o.topic for o in sink.route(enriched("duplicate"))] == [DUPLICATES]
 
 
 def test_invalid_record_goes_to_dlq_with_reason_never_downstream() -> None:
-    out = EnrichedSink().route(enriched(lang_confidence=7, topics="politics"))
+    [out] = EnrichedSink().route(enriched(lang_confidence=7, topics="politics"))
     assert out.topic == DLQ
     assert out.record["reason"] == "schema_violation" and out.record["stage"] == "sink"
     assert "lang_confidence" in out.record["message"] and out.record["id"] == "abc123"
@@ -36,7 +36,7 @@ def test_invalid_record_goes_to_dlq_with_reason_never_downstream() -> None:
 
 
 def test_routed_records_validate_and_carry_schema_headers() -> None:
-    out = EnrichedSink().route(enriched())
+    [out] = EnrichedSink().route(enriched())
     assert validator("enriched").is_valid(out.record)
     headers = dict(out.kafka_headers())
     assert headers["schema"] == b"enriched" and headers["content-type"] == b"application/json"
