@@ -22,6 +22,7 @@ from services.metrics import PipelineMetrics
 from services.outcomes import Outcome, dead_letter
 from services.pipeline import CleanStep, DedupStep, TagStep
 from services.settings import Settings, get_settings
+from services.sink.routing import TopicEnsurer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     for name in (RAW, CLEANED, TAGGED, ENRICHED, DUPLICATES, DLQ):
         topic(name)
     metrics = PipelineMetrics()
+    # Routing and versioned topics are made the first time a record needs them (auto-create is off).
+    ensurer = TopicEnsurer(settings)
+    ensurer._known.update(topics)  # declared in ops/topics.yaml and created by `newsflow topics`
     clean_step, tag_step, dedup_step = CleanStep(settings), TagStep(settings), DedupStep(settings)
     # One thread for all stage cores: trafilatura is not thread-safe, and the GIL would
     # serialise them anyway. Scale out with more worker processes instead.
@@ -96,6 +100,9 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         delay = 0.5
         while True:
             try:
+                new = {o.topic for o in outcomes} - ensurer._known
+                if new:
+                    await ensurer.ensure(new, producer=getattr(app.producer, "_producer", None))
                 futures = [
                     await topic(o.topic).send(
                         key=o.key.encode() if o.key else None, value=o.value(), headers=o.kafka_headers()

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         "default ops/user_topics.example.yaml.",
     )
 
+    # Routing (docs/contract.md): extra copies of unique articles on news.topic.<slug>, news.lang.<code>,
+    # news.user.<id>. Each: "none", "all", or a comma-separated list (slugs or IPTC codes; ISO codes; rule ids).
+    route_topics: str = Field(default="none", description="IPTC topics to route to news.topic.<slug>.")
+    route_languages: str = Field(default="none", description="Languages to route to news.lang.<code>.")
+    route_user_topics: str = Field(default="none", description="User topics to route to news.user.<id>.")
+
     # Dedup
     near_dup_threshold: float = Field(default=0.5)
     story_window_days: float = Field(default=3.0)
