@@ -86,7 +86,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     metrics = PipelineMetrics()
     # Routing and versioned topics are made the first time a record needs them (auto-create is off).
     ensurer = TopicEnsurer(settings)
-    ensurer._known.update(topics)  # declared in ops/topics.yaml and created by `newsflow topics`
+    ensurer.assume_exist(topics)  # declared in ops/topics.yaml and created by `newsflow topics`
     clean_step, tag_step, dedup_step = CleanStep(settings), TagStep(settings), DedupStep(settings)
     # One thread for all stage cores: trafilatura is not thread-safe, and the GIL would
     # serialise them anyway. Scale out with more worker processes instead.
@@ -100,9 +100,8 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         delay = 0.5
         while True:
             try:
-                new = {o.topic for o in outcomes} - ensurer._known
-                if new:
-                    await ensurer.ensure(new, producer=getattr(app.producer, "_producer", None))
+                # a set lookup when every topic is known; creates routing topics the first time
+                await ensurer.ensure({o.topic for o in outcomes}, producer=getattr(app.producer, "_producer", None))
                 futures = [
                     await topic(o.topic).send(
                         key=o.key.encode() if o.key else None, value=o.value(), headers=o.kafka_headers()

@@ -106,11 +106,13 @@ def broker_setup() -> None:
 @main.command(context_settings=CONTEXT)
 def topics() -> None:
     """Create or update every topic in ops/topics.yaml (idempotent)."""
-    from services.kafka.topics import ensure_topics
+    from services.kafka.topics import ensure_topics, load_topic_specs
+    from services.sink.routing import with_routing_topics
 
     settings = _settings()
     try:
-        changes = asyncio.run(ensure_topics(settings))
+        specs = with_routing_topics(settings, load_topic_specs(settings.topics_file))  # + news.topic.*, news.lang.*
+        changes = asyncio.run(ensure_topics(settings, specs))
     except Exception as exc:  # connection problems deserve a hint, not a traceback
         _fail(f"could not manage topics on {settings.kafka}: {exc}\n"
               "Is the broker running? Try `newsflow broker start` or set NEWSFLOW_KAFKA.")
@@ -168,11 +170,14 @@ def process(paths: tuple[str, ...], envelope: bool) -> None:
     """
     from services.fetcher.files import DocumentReader
     from services.pipeline import Pipeline
+    from services.sink.routing import is_route
 
     settings = _settings()
     reader = DocumentReader(settings.max_body_bytes, settings.max_message_bytes - 65536)
     out = sys.stdout.buffer
     for outcome in Pipeline(settings).run(reader.read(paths)):
+        if is_route(outcome.topic):  # routing copies (NEWSFLOW_ROUTE_*) repeat a news.enriched record
+            continue
         if envelope:
             out.write(orjson.dumps({"topic": outcome.topic, "key": outcome.key, "value": outcome.record}))
         else:

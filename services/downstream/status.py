@@ -115,18 +115,21 @@ async def collect_status(settings: Settings, groups: list[str] | None = None, al
 
 
 async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, tuple[str, int]]:
-    """Group state (Stable, Empty, ...) and member count; best effort (older brokers differ)."""
+    """Group state (Stable, Empty, ...) and member count; best effort.
+
+    One group per request: aiokafka 0.14 fails to decode a DescribeGroups response for several
+    groups from Kafka 4.1 ("Buffer underrun decoding string", seen with 5+ groups).
+    """
     out: dict[str, tuple[str, int]] = {}
-    if not names:
-        return out
-    try:
-        responses = await admin.describe_consumer_groups(names)
-    except Exception:  # state is a nicety; lag is what matters
-        return out
-    for response in responses:
-        for group in getattr(response, "groups", ()):
-            # (error_code, group_id, group_state, protocol_type, protocol, members, ...)
-            out[str(group[1])] = (str(group[2]), len(group[5]))
+    for name in names:
+        try:
+            responses = await admin.describe_consumer_groups([name])
+        except Exception:  # state is a nicety; lag is what matters
+            continue
+        for response in responses:
+            for group in getattr(response, "groups", ()):
+                # (error_code, group_id, group_state, protocol_type, protocol, members, ...)
+                out[str(group[1])] = (str(group[2]), len(group[5]))
     return out
 
 
@@ -154,7 +157,9 @@ def render(status: Status, settings: Settings) -> list[str]:
     if not status.groups:
         lines.append("no consumer group has offsets on these topics yet")
     for group in status.groups:
-        lines.append(f"group {group.group}  state {group.state}  members {group.members}  total lag {group.lag}")
+        # a replay's group keeps its last position: afterwards its lag counts records written since it ran
+        kind = "  (replay progress)" if group.group.startswith(f"{settings.app_id}-replay-") else ""
+        lines.append(f"group {group.group}{kind}  state {group.state}  members {group.members}  total lag {group.lag}")
         lines.append(f"  {'topic':<40} {'part':>4} {'committed':>10} {'end':>10} {'lag':>8}")
         for p in group.partitions:
             committed = "-" if p.committed is None else str(p.committed)

@@ -185,6 +185,10 @@ class TopicEnsurer:
         self._known: set[str] = set()
         self._lock = asyncio.Lock()
 
+    def assume_exist(self, names: Iterable[str]) -> None:
+        """Topics known to exist already (declared in ops/topics.yaml, created by `newsflow topics`)."""
+        self._known.update(names)
+
     def spec_for(self, name: str) -> TopicSpec:
         if name in self.specs:
             return self.specs[name]

@@ -12,7 +12,15 @@ from services.outcomes import Outcome
 from services.pipeline import CleanStep
 from services.settings import Settings
 from services.sink.core import EnrichedSink
-from services.sink.routing import IPTC_SLUGS, Routing, TopicEnsurer, is_route, topic_matches, topic_slug
+from services.sink.routing import (
+    IPTC_SLUGS,
+    Routing,
+    TopicEnsurer,
+    is_route,
+    topic_matches,
+    topic_slug,
+    with_routing_topics,
+)
 from services.sink.schemas import validator
 from tests.sink.rejections import REJECTED
 from tests.sink.test_sink import enriched
@@ -93,6 +101,18 @@ def test_topic_specs_for_routing_and_versioned_topics_inherit_their_base() -> No
         spec = ensurer.spec_for(name)
         assert (spec.name, spec.partitions, spec.retention_ms) == (name, 4, 2592000000)
     assert ensurer.spec_for("news.dlq.v2").partitions == 1
+
+
+def test_newsflow_topics_can_create_the_configured_routing_topics_up_front() -> None:
+    base = {"news.enriched": TopicSpec("news.enriched", 4, 1, 2592000000, "delete", 16777216)}
+    configured = SimpleNamespace(route_topics="politics,sport", route_languages="all", route_user_topics="all",
+                                 language_set=["en", "de"])
+    specs = with_routing_topics(configured, base)  # type: ignore[arg-type]
+    assert sorted(specs) == ["news.enriched", "news.lang.de", "news.lang.en", "news.topic.politics",
+                             "news.topic.sport"]
+    assert specs["news.lang.de"].partitions == 4
+    nothing = SimpleNamespace(language_set=["en"])
+    assert with_routing_topics(nothing, base) == base  # type: ignore[arg-type]
 
 
 def test_cleaner_rejections_go_to_the_dlq_with_reason_and_source(tmp_path: Path) -> None:
