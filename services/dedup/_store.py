@@ -322,3 +322,21 @@ def _grow(a: np.ndarray, cap: int) -> np.ndarray:
     out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
     out[: len(a)] = a
     return out
+
+
+class RowIndex:
+    """An index kept in one `TimedRows` (`self._rows`): eviction, size and state come from the rows."""
+
+    _rows: TimedRows
+
+    def evict_before(self, cutoff: float) -> int:
+        return self._rows.evict_before(cutoff)
+
+    def nbytes(self) -> int:
+        return self._rows.nbytes()
+
+    def state(self) -> dict[str, Any]:
+        return self._rows.state()
+
+    def load(self, state: dict[str, Any]) -> None:
+        self._rows.load(state)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from services.dedup._store import TimedRows, fingerprint
+from services.dedup._store import RowIndex, TimedRows, fingerprint
 from services.dedup.fingerprint import (
     ExactIndex,
     analyse,
@@ -99,7 +99,7 @@ def event_time(article: dict[str, Any], default: float = 0.0) -> float:
     return ing if ing is not None else default
 
 
-class VerdictLog:
+class VerdictLog(RowIndex):
     """Every verdict given in the window, by article id (for idempotent re-checks).
 
     ~100 bytes per article plus the id string itself (dup-of and story ids are shared refs).
@@ -136,18 +136,6 @@ class VerdictLog:
             sim=np.nan if sim is None else sim,
             key=key,
         )
-
-    def evict_before(self, cutoff: float) -> int:
-        return self._rows.evict_before(cutoff)
-
-    def nbytes(self) -> int:
-        return self._rows.nbytes()
-
-    def state(self) -> dict[str, Any]:
-        return self._rows.state()
-
-    def load(self, state: dict[str, Any]) -> None:
-        self._rows.load(state)
 
 
 class Deduplicator:

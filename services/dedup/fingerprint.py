@@ -14,11 +14,10 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from services.dedup._store import TimedRows, fingerprint
+from services.dedup._store import RowIndex, TimedRows, fingerprint
 
 # Characters that are invisible or purely typographic; copies pasted through CMSes gain and
 # lose them freely, so they must never make two texts differ.
@@ -200,7 +199,7 @@ def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS, hashes: np.ndarray
     return np.unique(mix64(acc))
 
 
-class ExactIndex:
+class ExactIndex(RowIndex):
     """Layer 1: exact-duplicate lookup, exact key -> (canonical id, story id), evicted by time.
 
     Costs ~40 bytes per indexed text (8-byte key column, 8-byte time, one 8-byte table slot at
@@ -223,15 +222,3 @@ class ExactIndex:
 
     def add(self, key: int, root: str, story: str, t: float) -> None:
         self._rows.append(t, fingerprint(key), {"root": root, "story": story}, key=key)
-
-    def evict_before(self, cutoff: float) -> int:
-        return self._rows.evict_before(cutoff)
-
-    def nbytes(self) -> int:
-        return self._rows.nbytes()
-
-    def state(self) -> dict[str, Any]:
-        return self._rows.state()
-
-    def load(self, state: dict[str, Any]) -> None:
-        self._rows.load(state)

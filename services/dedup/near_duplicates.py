@@ -20,11 +20,10 @@ Band keys are made from the full 32-bit minima, so only the stored signature is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from services.dedup._store import TimedRows, fingerprints
+from services.dedup._store import RowIndex, TimedRows, fingerprints
 from services.dedup.fingerprint import mix64, prose_words, shingle_hashes
 
 NUM_PERM = 128
@@ -94,7 +93,7 @@ class MinHasher:
         return Sketch(sig, fingerprints(acc), int(shingles.size))
 
 
-class NearDuplicateIndex:
+class NearDuplicateIndex(RowIndex):
     """Online near-duplicate index over a sliding event-time window.
 
     `threshold` is the Jaccard acceptance (settings.near_dup_threshold). A candidate is also
@@ -152,15 +151,3 @@ class NearDuplicateIndex:
         if sk.empty:
             return
         self._rows.append(t, sk.band_fps, {"doc": doc_id, "root": root, "story": story}, sig=sk.sig, size=sk.size)
-
-    def evict_before(self, cutoff: float) -> int:
-        return self._rows.evict_before(cutoff)
-
-    def nbytes(self) -> int:
-        return self._rows.nbytes()
-
-    def state(self) -> dict[str, Any]:
-        return self._rows.state()
-
-    def load(self, state: dict[str, Any]) -> None:
-        self._rows.load(state)
