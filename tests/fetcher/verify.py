@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from tests.kafka_verify import end_offsets
+
 
 def read_committed(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[str, Any]]:
     consumer = Consumer({
@@ -24,8 +26,7 @@ def read_committed(bootstrap: str, topic: str, timeout: float = 60.0) -> list[di
         metadata = consumer.list_topics(topic, timeout=10)
         partitions = sorted(metadata.topics[topic].partitions)
         # with read_committed, the high watermark here is the last stable offset
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p),
-                                                  timeout=10)[1] for p in partitions}
+        ends = end_offsets(consumer, topic, partitions)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         remaining = {p for p, end in ends.items() if end > 0}
         out: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.up import start_worker, stop_worker
+from tests.kafka_verify import end_offsets
 
 
 class RoutedSettings(Settings):
@@ -66,7 +67,7 @@ def read_raw(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[str
         if topic not in metadata.topics or metadata.topics[topic].error is not None:
             return []
         parts = sorted(metadata.topics[topic].partitions)
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        ends = end_offsets(consumer, topic, parts)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
         remaining = {p for p, end in ends.items() if end > 0}
         out: list[dict[str, Any]] = []
