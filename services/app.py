@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.kafka.topics import CLEANED, DLQ, DUPLICATES, ENRICHED, RAW, TAGGED
+from services.dedup.checkpoint import CheckpointStore, PartitionedDeduplicator
+from services.kafka.clients import TopicReader
+from services.kafka.topics import (
+    CLEANED,
+    DEDUP_STATE,
+    DLQ,
+    DUPLICATES,
+    ENRICHED,
+    RAW,
+    STORIES,
+    TAGGED,
+    load_topic_specs,
+)
 from services.metrics import PipelineMetrics
 from services.outcomes import Outcome, dead_letter
 from services.pipeline import CleanStep, DedupStep, TagStep
@@ -81,7 +95,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                                      value_serializer="raw", key_serializer="raw")
         return topics[name]
 
-    for name in (RAW, CLEANED, TAGGED, ENRICHED, DUPLICATES, DLQ):
+    for name in (RAW, CLEANED, TAGGED, ENRICHED, DUPLICATES, DLQ, STORIES):
         topic(name)
     metrics = PipelineMetrics()
     # Routing and versioned topics are made the first time a record needs them (auto-create is off).
@@ -144,10 +158,77 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
             payloads = [event.value or b"" for event in events]
             await guarded("tag", payloads, lambda p=payloads: run(tag_step, p))
 
+    # Dedup state: one Deduplicator per news.tagged partition, checkpointed into a Faust table whose
+    # changelog is news.dedup.state, and caught up from news.tagged after a restart or rebalance
+    # (services/dedup/checkpoint.py, docs/dedup.md "State in Kafka").
+    tagged_partitions = load_topic_specs(settings.topics_file)[TAGGED].partitions
+    state_table = app.Table(
+        "dedup-state", default=None, key_type=bytes, value_type=bytes, partitions=tagged_partitions,
+        changelog_topic=app.topic(settings.topic(DEDUP_STATE), key_type=bytes, value_type=bytes,
+                                  key_serializer="raw", value_serializer="raw", partitions=tagged_partitions),
+        recovery_buffer_size=8,  # values are checkpoint chunks of up to 512 KiB
+        help="Dedup state checkpoints per news.tagged partition.",
+    )
+    dedup_state = PartitionedDeduplicator(dedup_step.new_deduplicator, CheckpointStore(state_table),
+                                          interval_s=settings.dedup_checkpoint_s)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        dedup_state.revoked({tp.partition for tp in revoked if tp.topic == settings.topic(TAGGED)})
+
+    async def restore_dedup(partition: int, resume_at: int) -> None:
+        """Load the partition's checkpoint and re-check what was processed after it, outputs discarded."""
+        started = asyncio.get_running_loop().time()
+        deduplicator, checkpoint_at = await run_plain(dedup_state.restore, partition)
+        start, caught_up = checkpoint_at, 0
+        if start is None or start < resume_at:
+            tp = TopicPartition(settings.topic(TAGGED), partition)
+            async with TopicReader(settings) as reader:
+                if start is None:  # no checkpoint: the window's worth of input (by broker time)
+                    horizon_ms = int((time.time() - (settings.story_window_days + 1) * 86400) * 1000)
+                    start = await reader.offset_for_time(tp, horizon_ms)
+                    start = resume_at if start is None else start
+                batch: list[bytes] = []
+                async for message in reader.read_range(tp, start, resume_at):
+                    batch.append(message.value or b"")
+                    if len(batch) >= 256:
+                        caught_up += await run_plain(dedup_step.catch_up, batch, deduplicator)
+                        batch = []
+                caught_up += await run_plain(dedup_step.catch_up, batch, deduplicator)
+        dedup_state.adopt(partition, deduplicator, resume_at)
+        origin = "no checkpoint" if checkpoint_at is None else f"checkpoint at offset {checkpoint_at}"
+        log.info("dedup: partition %d restored from %s; re-checked %d record(s) from offset %d up to %d in %.1fs",
+                 partition, origin, caught_up, start, resume_at, asyncio.get_running_loop().time() - started)
+
+    async def run_plain(fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+
     @app.agent(topics[TAGGED], name="dedup", concurrency=1)
     async def dedup(stream: faust.StreamT) -> None:
         async for event in stream.events():
             payload = event.value or b""
-            await guarded("dedup", [payload], lambda p=payload: run(dedup_step, p))
+            partition, offset = event.message.partition, event.message.offset
+            if dedup_state.needs_restore(partition, offset):
+                delay = 1.0
+                while True:  # never let the agent die (faust #175); without its state it must not go on
+                    try:
+                        await restore_dedup(partition, offset)
+                        break
+                    except Exception:
+                        log.exception("dedup: restoring partition %d failed, retrying in %.0fs", partition, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 30.0)
+            deduplicator = dedup_state.get(partition)
+            await guarded("dedup", [payload], lambda p=payload, d=deduplicator: run(dedup_step, p, d))
+            dedup_state.processed(partition, offset)
+            if dedup_state.checkpoint_due(partition):
+                try:
+                    checkpoint = await run_plain(dedup_state.snapshot, partition)
+                    chunks = dedup_state.save(checkpoint)  # table writes: here, inside the event
+                except Exception:  # a missed checkpoint only means a longer catch-up after a restart
+                    log.exception("dedup: checkpoint of partition %d failed", partition)
+                else:
+                    log.info("dedup: checkpoint of partition %d at offset %d (%d bytes, %d chunks)",
+                             partition, checkpoint.offset, len(checkpoint.data), chunks)
 
     metrics.attach(app)

@@ -166,9 +166,10 @@ def process(paths: tuple[str, ...], envelope: bool) -> None:
     """Run every stage in-process, without Kafka; print results as JSON lines.
 
     PATHS are files, folders or - (stdin). Output: enriched, duplicate and dead-letter
-    records, one per line, in input order.
+    records, one per line, in input order; with --envelope also the news.stories events.
     """
     from services.fetcher.files import DocumentReader
+    from services.kafka.topics import STORIES
     from services.pipeline import Pipeline
     from services.sink.routing import is_route
 
@@ -177,6 +178,8 @@ def process(paths: tuple[str, ...], envelope: bool) -> None:
     out = sys.stdout.buffer
     for outcome in Pipeline(settings).run(reader.read(paths)):
         if is_route(outcome.topic):  # routing copies (NEWSFLOW_ROUTE_*) repeat a news.enriched record
+            continue
+        if outcome.topic == STORIES and not envelope:  # a story event is not an article record
             continue
         if envelope:
             out.write(orjson.dumps({"topic": outcome.topic, "key": outcome.key, "value": outcome.record}))

@@ -23,6 +23,7 @@ SCHEMA_BY_TOPIC = {
     "news.enriched": b"enriched",
     "news.duplicates": b"enriched",
     "news.dlq": b"dlq",
+    "news.stories": b"story",
 }
 
 

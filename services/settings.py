@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Dedup
     near_dup_threshold: float = Field(default=0.5)
     story_window_days: float = Field(default=3.0)
+    dedup_checkpoint_s: float = Field(
+        default=60.0, gt=0,
+        description="Seconds between checkpoints of the dedup state into news.dedup.state; after a restart "
+        "at most this much of news.tagged is re-checked to catch up.",
+    )
 
     # Fetcher (each also settable per sources file, in its `fetcher:` section; see docs/fetcher.md)
     fetch_user_agent: str | None = Field(

@@ -8,7 +8,7 @@ import sys
 import orjson
 
 from services.fetcher.files import DocumentReader
-from services.kafka.topics import DLQ, DUPLICATES, ENRICHED
+from services.kafka.topics import DLQ, DUPLICATES, ENRICHED, STORIES
 from services.pipeline import CleanStep, DedupStep, Pipeline, TagStep
 from services.settings import Settings
 from services.sink.schemas import validator
@@ -18,7 +18,8 @@ from services.up import SAMPLES
 def test_pipeline_on_bundled_samples() -> None:
     settings = Settings()
     reader = DocumentReader(settings.max_body_bytes, settings.max_body_bytes)
-    outcomes = list(Pipeline(settings).run(reader.read([SAMPLES])))
+    everything = list(Pipeline(settings).run(reader.read([SAMPLES])))
+    outcomes = [o for o in everything if o.topic != STORIES]
     assert len(outcomes) == 6
     assert {o.topic for o in outcomes} <= {ENRICHED, DUPLICATES}
     for outcome in outcomes:
@@ -28,6 +29,12 @@ def test_pipeline_on_bundled_samples() -> None:
     syndicated = by_name["harbourton-flood-wall-syndicated.txt"]["dedup"]
     assert syndicated["status"] in ("near_duplicate", "duplicate")
     assert syndicated["duplicate_of"] == by_name["harbourton-flood-wall-gazette.txt"]["id"]
+    # every article is followed by its story's event; the flood story ends with 3 members from 2 outlets
+    stories = [o for o in everything if o.topic == STORIES]
+    assert len(stories) == 6 and all(validator("story").is_valid(o.record) for o in stories)
+    flood = by_name["harbourton-flood-wall-gazette.txt"]["dedup"]["story_id"]
+    last = [o.record for o in stories if o.key == flood][-1]
+    assert last["member_count"] == 3 and last["unique_count"] == 2
 
 
 def test_steps_turn_garbage_into_dead_letters() -> None:

@@ -25,7 +25,7 @@ a match that points at the article itself is then reported as "unique", never as
 of itself.
 
 State lives entirely in the object; `snapshot()` / `Deduplicator.restore()` turn it into bytes
-and back (numpy arrays in an .npz, strings in JSON) so the worker can persist it per partition.
+and back (numpy arrays in a zstd-compressed .npz, strings in JSON) so the worker can persist it per partition.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import cramjam
 import numpy as np
 
 from services.dedup._store import RowIndex, TimedRows, fingerprint
@@ -51,11 +52,13 @@ from services.dedup.fingerprint import (
 )
 from services.dedup.near_duplicates import NearDuplicateIndex
 from services.dedup.stories import DAY, StoryIndex
+from services.dedup.story_log import StoryLog
 from services.records import DedupVerdict, stable_id
 
 UNIQUE, DUPLICATE, NEAR_DUPLICATE = "unique", "duplicate", "near_duplicate"
 _STATUS = (UNIQUE, DUPLICATE, NEAR_DUPLICATE)
 STATE_VERSION = 1
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 # A near-duplicate is indexed too (so later copies can match it) unless it is this close to
 # what it matched: a verbatim re-post adds no new shingles, a truncated or re-headlined copy
@@ -149,6 +152,7 @@ class Deduplicator:
         self.near = NearDuplicateIndex(threshold=near_dup_threshold)
         self.stories = StoryIndex(window_days=story_window_days)
         self.verdicts = VerdictLog()
+        self.story_log = StoryLog()
         self.watermark = -math.inf
         self._evicted_at = -math.inf
 
@@ -209,7 +213,14 @@ class Deduplicator:
             if sk is not None:
                 self.near.add(doc_id, doc_id, story, sk, t)
         self.verdicts.add(doc_id, verdict, t)
+        lang = article.get("lang")
+        self.story_log.add(verdict["story_id"], doc_id, title.strip(), t, canonical=verdict["status"] == UNIQUE,
+                           lang=lang if isinstance(lang, str) and lang != "und" else None)
         return DedupVerdict(**verdict)
+
+    def story_event(self, story_id: str) -> dict[str, Any] | None:
+        """The `news.stories` record for a live story: title, members, first/last seen, counts."""
+        return self.story_log.event(story_id)
 
     def _advance(self, t: float) -> None:
         if t > self.watermark:
@@ -225,6 +236,7 @@ class Deduplicator:
             + self.near.evict_before(cutoff)
             + self.stories.evict_before(cutoff)
             + self.verdicts.evict_before(cutoff)
+            + self.story_log.evict_before(cutoff)
         )
 
     # -- state -------------------------------------------------------------------------------
@@ -237,6 +249,7 @@ class Deduplicator:
             "near": {"rows": len(self.near), "bytes": self.near.nbytes()},
             "stories": {"rows": len(self.stories), "bytes": self.stories.nbytes()},
             "verdicts": {"rows": len(self.verdicts), "bytes": self.verdicts.nbytes()},
+            "story_log": {"rows": len(self.story_log)},
         }
 
     def snapshot(self) -> bytes:
@@ -251,6 +264,7 @@ class Deduplicator:
             "near": self.near.state(),
             "stories": self.stories.state(),
             "verdicts": self.verdicts.state(),
+            "story_log": self.story_log.state(),
         }
         return _pack(state)
 
@@ -268,6 +282,7 @@ class Deduplicator:
         self.near.load(state["near"])
         self.stories.load(state["stories"])
         self.verdicts.load(state["verdicts"])
+        self.story_log.load(state.get("story_log", []))  # absent in snapshots from before news.stories
         return self
 
 
@@ -302,12 +317,16 @@ def _pack(state: dict[str, Any]) -> bytes:
 
     meta = walk(state, "")
     buf = io.BytesIO()
-    np.savez_compressed(buf, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays)
-    return buf.getvalue()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays)
+    # zstd level 1 over a plain .npz: as small as savez_compressed's deflate, ~3x less CPU (measured
+    # 0.36 s vs 0.88 s for 8 k articles), and the worker snapshots on its stage thread.
+    return bytes(cramjam.zstd.compress(buf.getvalue(), level=1))
 
 
 def _unpack(data: bytes) -> dict[str, Any]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+    if data[:4] == _ZSTD_MAGIC:
+        data = bytes(cramjam.zstd.decompress(data))
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:  # a plain or (older) deflated .npz
         arrays = {k: npz[k] for k in npz.files}
     meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
 

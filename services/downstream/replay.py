@@ -46,7 +46,7 @@ from services.dedup.core import Deduplicator
 from services.downstream.log import consumer, partitions, read_ranges, read_to_end, timestamp_at
 from services.downstream.ranges import Position, resolve
 from services.kafka.clients import Publisher
-from services.kafka.topics import CLEANED, DUPLICATES, ENRICHED, RAW, TAGGED, TERMINAL_TOPICS
+from services.kafka.topics import CLEANED, DUPLICATES, ENRICHED, RAW, STORIES, TAGGED, TERMINAL_TOPICS
 from services.outcomes import Outcome
 from services.pipeline import CleanStep, DedupStep, TagStep
 from services.records import DedupVerdict, now_iso
@@ -233,10 +233,11 @@ class ReplayReport:
 
     def summary(self) -> str:
         terminal = ", ".join(f"{self.published[t]} → {t}" for t in TERMINAL_TOPICS)
-        routed = sum(n for t, n in self.published.items() if t not in TERMINAL_TOPICS)
+        routed = sum(n for t, n in self.published.items() if t not in (*TERMINAL_TOPICS, STORIES))
         rate = self.read / self.elapsed_s if self.elapsed_s else 0.0
         return (f"replayed {self.read} record(s) into {self.into} in {self.elapsed_s:.1f}s ({rate:.0f}/s): "
-                f"{terminal}; {routed} routing cop{'y' if routed == 1 else 'ies'}"
+                f"{terminal}; {routed} routing cop{'y' if routed == 1 else 'ies'}; "
+                f"{self.published[STORIES]} story event(s)"
                 + (f"; {self.kept_verdicts} first-pass verdict(s) kept" if self.kept_verdicts else ""))
 
 

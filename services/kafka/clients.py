@@ -123,6 +123,21 @@ class TopicReader:
             else:
                 self._consumer.seek(tp, offset)
 
+    async def read_range(self, tp: TopicPartition, start: int | None, end: int) -> AsyncIterator[Message]:
+        """The messages of one partition from `start` (None: the oldest kept) up to, not including, `end`."""
+        await self.assign({tp: start})
+        while await self._consumer.position(tp) < end:
+            batch = await self._consumer.getmany(tp, timeout_ms=500, max_records=500)
+            for r in batch.get(tp, []):
+                if r.offset >= end:
+                    return
+                yield Message(tp.topic, tp.partition, r.offset, r.timestamp, r.key, r.value, tuple(r.headers or ()))
+
+    async def offset_for_time(self, tp: TopicPartition, since_ms: int) -> int | None:
+        """The first offset of `tp` at or after `since_ms` (None: nothing that new)."""
+        found = await self._consumer.offsets_for_times({tp: since_ms})
+        return found[tp].offset if found.get(tp) else None
+
     def subscribe(self, topics: list[str]) -> None:
         self._consumer.subscribe(topics)
 

@@ -18,6 +18,8 @@ TAGGED = "news.tagged"
 ENRICHED = "news.enriched"
 DUPLICATES = "news.duplicates"
 DLQ = "news.dlq"
+STORIES = "news.stories"
+DEDUP_STATE = "news.dedup.state"
 
 # Where each record can end: an ingested id is accounted for once it reached one of these.
 TERMINAL_TOPICS = (ENRICHED, DUPLICATES, DLQ)

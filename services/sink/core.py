@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.kafka.topics import DUPLICATES, ENRICHED
+from services.kafka.topics import DUPLICATES, ENRICHED, STORIES
 from services.outcomes import Outcome, dead_letter, encode
 from services.records import now_iso
 from services.settings import Settings
@@ -31,6 +31,7 @@ class EnrichedSink:
 
     def __init__(self, routing: Routing | None = None) -> None:
         self._schema = validator("enriched")
+        self._story_schema = validator("story")
         self.routing = routing or Routing()
 
     @classmethod
@@ -64,3 +65,15 @@ class EnrichedSink:
             for topic in self.routing.routes(record)
         ]
         return outcomes
+
+    def story(self, event: dict[str, Any]) -> Outcome:
+        """A story event for compacted `news.stories`, keyed by story id (the latest per story wins).
+
+        Not a terminal place: the articles themselves are on news.enriched / news.duplicates. An
+        event that breaks its schema is a bug; it is dead-lettered (no article id) for visibility.
+        """
+        problems = self._story_schema.errors(event)
+        if problems:
+            return dead_letter(stage="sink", reason="schema_violation", error="ValidationError",
+                               message="story event: " + "; ".join(problems), payload=encode(event))
+        return Outcome(STORIES, event["story_id"], event)
