@@ -20,6 +20,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.dedup.checkpoint import CheckpointStore, PartitionedDeduplicator
+from services.kafka import faust_fixes
 from services.kafka.clients import TopicReader
 from services.kafka.topics import (
     CLEANED,
@@ -46,6 +47,7 @@ TAG_BATCH_WAIT_S = 0.05
 
 def create_app(settings: Settings | None = None) -> faust.App:
     settings = settings or get_settings()
+    faust_fixes.install()  # faust #216/#221/#223: skipped messages must not be committed
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka.split(",")],
@@ -75,12 +77,16 @@ def create_app(settings: Settings | None = None) -> faust.App:
 
 
 def _credentials(settings: Settings) -> Any:
-    if settings.kafka_sasl_mechanism and settings.kafka_sasl_username:
+    """Faust's credentials from the same settings as every other client (a mechanism implies SASL)."""
+    protocol, ssl_context = settings.kafka_protocol, settings.kafka_ssl_context()
+    if protocol.startswith("SASL_"):
         password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username, password=password,
-            mechanism=settings.kafka_sasl_mechanism,
+            username=settings.kafka_sasl_username or "", password=password,
+            mechanism=settings.kafka_sasl_mechanism or "PLAIN", ssl_context=ssl_context,
         )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
     return None
 
 

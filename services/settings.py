@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 class Settings(BaseSettings):
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle (PEM) to verify the brokers with SSL / SASL_SSL; default: system CAs."
+    )
 
     # Size limits: bodies larger than this are refused with reason `too_large`, never truncated.
     max_body_bytes: int = Field(default=4 * 1024 * 1024)
@@ -106,8 +111,21 @@ class Settings(BaseSettings):
         default=None, description="Local broker's KRaft controller port (default: a free port)."
     )
 
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        """`sasl_plaintext` / `plain` as Kafka spells them (aiokafka and faust only accept upper case)."""
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("kafka_security_protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        if value not in SECURITY_PROTOCOLS:
+            raise ValueError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        return value
+
     @field_validator("fetch_user_agent", "user_topics_file", "kafka_sasl_mechanism", "kafka_sasl_username",
-                     "kafka_sasl_password", "controller_port", mode="before")
+                     "kafka_sasl_password", "kafka_ssl_cafile", "controller_port", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """`VAR=` (as docker compose passes an unset `${VAR:-}`) means "use the default"."""
@@ -132,9 +150,33 @@ class Settings(BaseSettings):
             env[f"NEWSFLOW_{name.upper()}"] = str(value)
         return env
 
+    @property
+    def kafka_protocol(self) -> str:
+        """The security protocol clients use: a SASL mechanism implies SASL_PLAINTEXT (SASL_SSL over SSL).
+
+        Why: Faust's credentials always authenticate when a mechanism and user are set, whatever the
+        protocol says; the aiokafka clients must agree, or a forgotten NEWSFLOW_KAFKA_SECURITY_PROTOCOL
+        makes the CLI connect unauthenticated (and fail obscurely) while the worker authenticates.
+        """
+        protocol = self.kafka_security_protocol
+        if self.kafka_sasl_mechanism and not protocol.startswith("SASL_"):
+            return "SASL_SSL" if protocol == "SSL" else "SASL_PLAINTEXT"
+        return protocol
+
+    def kafka_ssl_context(self) -> Any:
+        """A TLS context when the protocol is SSL or SASL_SSL (aiokafka and Faust require one), else None."""
+        if "SSL" not in self.kafka_protocol:
+            return None
+        from aiokafka.helpers import create_ssl_context
+
+        return create_ssl_context(cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None)
+
     def kafka_client_options(self) -> dict[str, object]:
-        """Security options in aiokafka's spelling; empty for PLAINTEXT."""
-        opts: dict[str, object] = {"security_protocol": self.kafka_security_protocol}
+        """Security options in aiokafka's spelling; only `security_protocol` for PLAINTEXT."""
+        opts: dict[str, object] = {"security_protocol": self.kafka_protocol}
+        ssl = self.kafka_ssl_context()
+        if ssl is not None:
+            opts["ssl_context"] = ssl
         if self.kafka_sasl_mechanism:
             opts["sasl_mechanism"] = self.kafka_sasl_mechanism
             opts["sasl_plain_username"] = self.kafka_sasl_username

@@ -135,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     broker = None
-    if not is_reachable(settings.kafka, timeout=2.0):
+    if not is_reachable(settings.kafka, timeout=2.0, client_options=settings.kafka_client_options()):
         home = Path(tempfile.mkdtemp(prefix="newsflow-kill-"))
         settings = settings.model_copy(update={"kafka": f"127.0.0.1:{free_port()}", "home": home})
         broker = LocalBroker(settings)

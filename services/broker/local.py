@@ -6,7 +6,12 @@ only prerequisites we want are `java` (17+) and `mvn`. `ops/kafka/pom.xml` pins 
 
 Layout under `<home>/kafka/`: `server.properties` (rewritten on every start), `meta.json`
 (cluster id, controller port, version), `data/` (log.dirs), `broker.log` (stdout+stderr of the JVM),
-`broker.pid`, `broker.lock`.
+`broker.pid`, `broker.lock`; with SASL also `sasl.json` and `client.properties` (both 0600).
+
+SASL: when the settings carry a PLAIN mechanism with a user name and password (or `sasl_users` is
+given), the client listener is SASL_PLAINTEXT with the PLAIN mechanism and only those users (plus
+the broker's own inter-broker user) can connect. The KRaft controller listener stays PLAINTEXT on
+127.0.0.1. There is no authorizer: an authenticated user may do anything (dev broker, no ACLs).
 
 Library code: no printing; everything is logged and failures raise `BrokerError` with a hint.
 """
@@ -20,6 +25,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -46,6 +52,9 @@ BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 NODE_ID = 1
 STARTED_MESSAGE = "Kafka Server started"
+SASL_LISTENER = "SASL_PLAINTEXT"
+BROKER_USER = "newsflow-broker"  # the broker's own SASL user (inter-broker; Kafka CLI tools)
+_SASL_USERNAME = re.compile(r"^[A-Za-z0-9._@-]+$")  # safe as a JAAS option name (`user_<name>`)
 _LOG_ROTATE_BYTES = 10 * 1024 * 1024
 
 
@@ -269,10 +278,54 @@ class _Reader:
         return s
 
 
-def probe(host: str, port: int, timeout: float = 2.0) -> ProbeResult:
+class SaslAuthenticationError(ConnectionError):
+    """The broker refused our SASL credentials (its message says why; the password is never in it)."""
+
+
+def _string(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return struct.pack(">h", len(data)) + data
+
+
+def _non_flexible_version(versions: Mapping[int, tuple[int, int]], key: int, highest: int) -> int:
+    """Highest version of API `key` we speak (≤ `highest`, non-flexible) that the broker supports."""
+    lo, hi = versions.get(key, (0, -1))
+    v = min(hi, highest)
+    if v < lo:
+        raise ConnectionError(f"broker supports API {key} only in versions {lo}-{hi}; the probe needs <= {highest}")
+    return v
+
+
+def _sasl_plain(sock: socket.socket, versions: Mapping[int, tuple[int, int]], username: str, password: str) -> None:
+    """SaslHandshake (PLAIN) then SaslAuthenticate with `NUL user NUL password`, as KIP-152 clients do."""
+    v = _non_flexible_version(versions, 17, 1)
+    r = _Reader(_request(sock, 17, v, 3, _string("PLAIN")))
+    error = r.int16()
+    mechanisms = [r.string() for _ in range(r.int32())]
+    if error != 0:
+        raise SaslAuthenticationError(
+            f"the broker does not accept SASL mechanism PLAIN (error {error}; it offers {mechanisms})"
+        )
+    v = _non_flexible_version(versions, 36, 1)
+    token = b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")
+    r = _Reader(_request(sock, 36, v, 4, struct.pack(">i", len(token)) + token))
+    error = r.int16()
+    message = r.string()
+    if error != 0:
+        raise SaslAuthenticationError(
+            f"SASL/PLAIN authentication as {username!r} failed (error {error}): {message or 'no message'}"
+        )
+
+
+def probe(
+    host: str, port: int, timeout: float = 2.0, *, sasl_plain: tuple[str, str] | None = None
+) -> ProbeResult:
     """ApiVersions v0 then Metadata (v1–v8, no topics) on one connection; raises on any failure.
 
     Why raw: an open port is not readiness, and this works from sync code without an event loop.
+    `sasl_plain=(username, password)`: authenticate with SASL/PLAIN between the two (a SASL_PLAINTEXT
+    listener answers ApiVersions before authentication, and nothing else); a refusal raises
+    `SaslAuthenticationError`.
     """
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
@@ -284,6 +337,8 @@ def probe(host: str, port: int, timeout: float = 2.0) -> ProbeResult:
         for _ in range(r.int32()):
             key, lo, hi = r.int16(), r.int16(), r.int16()
             versions[key] = (lo, hi)
+        if sasl_plain is not None:
+            _sasl_plain(sock, versions, *sasl_plain)
         lo, hi = versions.get(3, (0, -1))
         v = min(hi, 8)
         if v < max(lo, 1):
@@ -307,10 +362,20 @@ def probe(host: str, port: int, timeout: float = 2.0) -> ProbeResult:
         return ProbeResult(versions, brokers, cluster_id, controller_id)
 
 
-def _probe_ok(host: str, port: int, timeout: float) -> bool:
+def _probe_ok(host: str, port: int, timeout: float, sasl_plain: tuple[str, str] | None = None) -> bool:
     try:
-        return bool(probe(host, port, timeout).brokers)
+        return bool(probe(host, port, timeout, sasl_plain=sasl_plain).brokers)
     except (OSError, ConnectionError, struct.error, UnicodeDecodeError):
+        return False
+
+
+def _kafka_answers(host: str, port: int, timeout: float) -> bool:
+    """Does a Kafka broker (any security) answer ApiVersions here? Pre-authentication, so no credentials."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            return _Reader(_request(sock, 18, 0, 1, b"")).int16() == 0
+    except (OSError, ConnectionError, struct.error):
         return False
 
 
@@ -320,17 +385,23 @@ def is_reachable(
     """True when some bootstrap server answers a Kafka metadata request within `timeout`.
 
     The CLI uses this to decide whether `NEWSFLOW_KAFKA` already points to a running cluster.
-    PLAINTEXT is probed with raw protocol; secured clusters (`client_options` from
-    `Settings.kafka_client_options()`) are probed with aiokafka in a helper thread.
+    PLAINTEXT and SASL_PLAINTEXT with PLAIN are probed with raw protocol (authenticating with the
+    credentials in `client_options`, from `Settings.kafka_client_options()`; wrong credentials mean
+    False); other secured clusters (SSL, SCRAM) are probed with aiokafka in a helper thread.
     """
     opts = dict(client_options or {})
-    if str(opts.get("security_protocol", "PLAINTEXT")).upper() == "PLAINTEXT":
-        try:
-            servers = parse_bootstrap(bootstrap)
-        except BrokerError:
-            return False
-        return any(_probe_ok(h, p, timeout) for h, p in servers)
-    return _aiokafka_reachable(bootstrap, timeout, opts)
+    protocol = str(opts.get("security_protocol", "PLAINTEXT")).upper()
+    mechanism = str(opts.get("sasl_mechanism") or "").upper()
+    sasl: tuple[str, str] | None = None
+    if protocol == "SASL_PLAINTEXT" and mechanism == "PLAIN":
+        sasl = (str(opts.get("sasl_plain_username") or ""), str(opts.get("sasl_plain_password") or ""))
+    elif protocol != "PLAINTEXT":
+        return _aiokafka_reachable(bootstrap, timeout, opts)
+    try:
+        servers = parse_bootstrap(bootstrap)
+    except BrokerError:
+        return False
+    return any(_probe_ok(h, p, timeout, sasl) for h, p in servers)
 
 
 def _aiokafka_reachable(bootstrap: str, timeout: float, opts: dict[str, Any]) -> bool:
@@ -439,6 +510,33 @@ def _parent_death_signal() -> Callable[[], None] | None:
     return set_pdeathsig
 
 
+def _jaas_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _jaas_plain(username: str, password: str, users: Mapping[str, str] | None = None) -> str:
+    """A PlainLoginModule JAAS line: our own identity, and (broker side) every `user_<name>=<password>`."""
+    options = [f"username={_jaas_quote(username)}", f"password={_jaas_quote(password)}"]
+    options += [f"user_{name}={_jaas_quote(pw)}" for name, pw in (users or {}).items()]
+    return "org.apache.kafka.common.security.plain.PlainLoginModule required " + " ".join(options) + ";"
+
+
+def _properties_escape(value: str) -> str:
+    """A value as java.util.Properties reads it back verbatim (backslashes, line breaks, leading blanks)."""
+    out = value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return "\\" + out if out[:1] in (" ", "\f") else out
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it may hold passwords), atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
 def _tail_text(text: str, lines: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
@@ -460,6 +558,9 @@ def _hint(log_tail: str, host: str, port: int, cport: int) -> str:
         return f"Hint: the JVM ran out of heap; raise NEWSFLOW_BROKER_HEAP_MB (max {MAX_HEAP_MB})."
     if "Invalid cluster.id" in log_tail or "meta.properties" in log_tail:
         return "Hint: the data dir was formatted for another cluster/node; delete it to start afresh."
+    if "SaslAuthenticationException" in log_tail or "Authentication failed" in log_tail:
+        return ("Hint: SASL authentication failed; a broker already running in this NEWSFLOW_HOME may have "
+                "other users than NEWSFLOW_KAFKA_SASL_USERNAME/_PASSWORD (restart it: `newsflow broker stop`).")
     if "ClassNotFoundException" in log_tail or "NoClassDefFoundError" in log_tail:
         return "Hint: the cached classpath is broken; delete ops/kafka/classpath.txt and retry."
     return (
@@ -476,7 +577,12 @@ class LocalBroker:
     """Start/stop/inspect one local single-node KRaft broker, parameterised by `Settings`.
 
     Only `settings.kafka` (listener host:port, single entry), `settings.home`, `broker_heap_mb`,
-    `controller_port` and `max_message_bytes` are used, so tests can run it on free ports in a tmp dir.
+    `controller_port`, `max_message_bytes` and the `kafka_sasl_*` fields are used, so tests can run
+    it on free ports in a tmp dir.
+
+    SASL/PLAIN: `sasl_users` (user name → password) makes the client listener SASL_PLAINTEXT with
+    exactly these users; without it, settings with `kafka_sasl_mechanism=PLAIN` and a user name and
+    password do the same for that one user. Other mechanisms and TLS are refused (BrokerError).
     """
 
     def __init__(
@@ -486,6 +592,7 @@ class LocalBroker:
         ops_dir: Path = OPS_DIR,
         extra_properties: Mapping[str, str] | None = None,
         tie_to_parent: bool = False,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         # Tests: SIGTERM the broker if the starting thread/process dies (Linux prctl), so a killed
@@ -510,7 +617,13 @@ class LocalBroker:
         self.meta_file = self.kafka_dir / "meta.json"
         self.properties_file = self.kafka_dir / "server.properties"
         self.log4j_file = self.ops_dir / "log4j2.properties"
+        self.sasl_file = self.kafka_dir / "sasl.json"
+        self.client_properties_file = self.kafka_dir / "client.properties"
+        self._sasl_users = self._resolve_sasl_users(sasl_users)
         self._proc: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:  # never the passwords
+        return f"<LocalBroker {self.bootstrap} home={self.home} sasl={self.sasl_enabled}>"
 
     # -- public API --------------------------------------------------------------------------------
 
@@ -520,6 +633,15 @@ class LocalBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def sasl_enabled(self) -> bool:
+        """Is the client listener SASL_PLAINTEXT (PLAIN) rather than PLAINTEXT?"""
+        return self._sasl_users is not None
+
+    @property
+    def listener_name(self) -> str:
+        return SASL_LISTENER if self.sasl_enabled else "PLAINTEXT"
 
     @property
     def heap_mb(self) -> int:
@@ -551,10 +673,11 @@ class LocalBroker:
             if pid is not None and _pid_alive(pid, self._marker):
                 log.info("local broker already running (pid %d), waiting for it to answer", pid)
                 self._wait_ready(pid, deadline, log_offset=None)
+                self._check_users()
                 return self.status()
             self._remove_pid_file()
             if not _port_free(self.host, self.port):
-                if _probe_ok(self.host, self.port, 2.0):
+                if _kafka_answers(self.host, self.port, 2.0):
                     raise BrokerError(
                         f"a Kafka broker not started by newsflow already answers at {self.bootstrap} "
                         f"(no live pid in {self.pid_file}); use it, or stop it before starting ours."
@@ -567,6 +690,8 @@ class LocalBroker:
             cport = self._choose_controller_port(meta)
             meta.update(controller_port=cport, kafka_version=kafka_version(self.ops_dir))
             meta.setdefault("cluster_id", _new_cluster_id())
+            if self.sasl_enabled:
+                self._write_sasl_files()
             self._write_properties(cport)
             self._write_meta(meta)
             if not (self.data_dir / "meta.properties").exists():
@@ -618,7 +743,7 @@ class LocalBroker:
             kafka_version=str(meta.get("kafka_version") or kafka_version(self.ops_dir)),
             data_dir=self.data_dir,
             log_file=self.log_file,
-            answering=running and _probe_ok(self.host, self.port, timeout),
+            answering=running and _probe_ok(self.host, self.port, timeout, self._probe_credentials()),
         )
 
     def tool_command(self, main_class: str, args: Sequence[str] = (), *, heap_mb: int = 256) -> list[str]:
@@ -645,7 +770,9 @@ class LocalBroker:
     ) -> subprocess.CompletedProcess[str]:
         """Run a Kafka CLI class (e.g. `org.apache.kafka.tools.consumer.group.ConsumerGroupCommand`).
 
-        Output is captured as text; pass `--bootstrap-server`, typically `self.bootstrap`, yourself.
+        Output is captured as text; pass `--bootstrap-server`, typically `self.bootstrap`, yourself,
+        and with SASL `--command-config` (or `--consumer.config`/`--producer.config`) with
+        `self.client_properties_file`, which authenticates as the broker's own user.
         """
         cmd = self.tool_command(main_class, args)
         log.debug("running Kafka tool %s %s", main_class, " ".join(args))
@@ -711,15 +838,16 @@ class LocalBroker:
     def server_properties(self, controller_port: int) -> dict[str, str]:
         """The broker config (single-node KRaft, static voter); `extra_properties` win."""
         max_bytes = str(self.settings.max_message_bytes)
+        name = self.listener_name
         props = {
             "process.roles": "broker,controller",
             "node.id": str(NODE_ID),
             "controller.quorum.voters": f"{NODE_ID}@127.0.0.1:{controller_port}",
-            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://127.0.0.1:{controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
+            "listeners": f"{name}://{self.bootstrap},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners": f"{name}://{self.bootstrap}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": name,
+            "listener.security.protocol.map": f"{name}:{name},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir),
             "num.partitions": "1",
             "auto.create.topics.enable": "false",
@@ -736,13 +864,109 @@ class LocalBroker:
             "num.network.threads": "2",
             "num.io.threads": "4",
         }
+        if self.sasl_enabled:
+            props.update(self._sasl_properties())
         props.update(self.extra_properties)
         return props
 
     def _write_properties(self, controller_port: int) -> None:
         lines = ["# Written by services/broker/local.py on every start; edits are overwritten."]
-        lines += [f"{k}={v}" for k, v in self.server_properties(controller_port).items()]
-        self.properties_file.write_text("\n".join(lines) + "\n")
+        lines += [f"{k}={_properties_escape(v)}" for k, v in self.server_properties(controller_port).items()]
+        _write_private(self.properties_file, "\n".join(lines) + "\n")  # may hold SASL passwords
+
+    # -- SASL ----------------------------------------------------------------------------------------
+
+    def _resolve_sasl_users(self, sasl_users: Mapping[str, str] | None) -> dict[str, str] | None:
+        """The client users of a SASL broker (None: PLAINTEXT), checked so the JAAS config is sound."""
+        s = self.settings
+        if sasl_users is None:
+            if not s.kafka_sasl_mechanism:
+                return None
+            if s.kafka_sasl_mechanism.upper() != "PLAIN":
+                raise BrokerError(
+                    f"the local broker supports SASL mechanism PLAIN only, not {s.kafka_sasl_mechanism!r}; "
+                    "set NEWSFLOW_KAFKA_SASL_MECHANISM=PLAIN or use another cluster."
+                )
+            if "SSL" in s.kafka_security_protocol.upper():
+                raise BrokerError(
+                    f"the local broker does not do TLS (NEWSFLOW_KAFKA_SECURITY_PROTOCOL="
+                    f"{s.kafka_security_protocol}); use SASL_PLAINTEXT with it."
+                )
+            password = s.kafka_sasl_password.get_secret_value() if s.kafka_sasl_password else ""
+            if not s.kafka_sasl_username or not password:
+                raise BrokerError(
+                    "NEWSFLOW_KAFKA_SASL_MECHANISM=PLAIN needs NEWSFLOW_KAFKA_SASL_USERNAME and "
+                    "NEWSFLOW_KAFKA_SASL_PASSWORD for the local broker's user."
+                )
+            sasl_users = {s.kafka_sasl_username: password}
+        users = dict(sasl_users)
+        for user, password in users.items():
+            if not _SASL_USERNAME.match(user) or user == BROKER_USER:
+                raise BrokerError(
+                    f"SASL user name {user!r} is not allowed on the local broker: use letters, digits "
+                    f"and . _ @ - (and not {BROKER_USER!r}, the broker's own user)."
+                )
+            if not password:
+                raise BrokerError(f"SASL user {user!r} has an empty password.")
+        return users
+
+    def _check_users(self) -> None:
+        """A broker already running must know our users: else clients would fail later, less clearly."""
+        for user, password in (self._sasl_users or {}).items():
+            try:
+                probe(self.host, self.port, 5.0, sasl_plain=(user, password))
+            except SaslAuthenticationError as exc:
+                raise BrokerError(
+                    f"the local broker already running at {self.bootstrap} refuses SASL user {user!r} ({exc}); "
+                    "it was started with other credentials: `newsflow broker stop`, then start it again."
+                ) from exc
+            except (OSError, ConnectionError, struct.error) as exc:
+                raise BrokerError(f"the local broker at {self.bootstrap} did not answer a SASL probe: {exc}") from exc
+
+    def _broker_password(self) -> str | None:
+        """The broker's own SASL password, kept in `sasl.json` (0600) so restarts and status reuse it."""
+        try:
+            data = json.loads(self.sasl_file.read_text(encoding="utf-8"))
+            password = data.get("password") if isinstance(data, dict) else None
+            return str(password) if password else None
+        except (OSError, ValueError):
+            return None
+
+    def _probe_credentials(self) -> tuple[str, str] | None:
+        if not self.sasl_enabled:
+            return None
+        password = self._broker_password()
+        if password:
+            return (BROKER_USER, password)
+        user, password = next(iter((self._sasl_users or {}).items()), ("", ""))
+        return (user, password)
+
+    def _write_sasl_files(self) -> None:
+        """`sasl.json` (the broker user's password, made once) and `client.properties` for Kafka's tools."""
+        password = self._broker_password()
+        if not password:
+            password = secrets.token_urlsafe(24)
+            _write_private(self.sasl_file, json.dumps({"username": BROKER_USER, "password": password}) + "\n")
+        jaas = _jaas_plain(BROKER_USER, password)
+        _write_private(
+            self.client_properties_file,
+            "# Written by services/broker/local.py: Kafka CLI tools as the broker's own SASL user.\n"
+            f"security.protocol={SASL_LISTENER}\nsasl.mechanism=PLAIN\n"
+            f"sasl.jaas.config={_properties_escape(jaas)}\n",
+        )
+
+    def _sasl_properties(self) -> dict[str, str]:
+        """SASL/PLAIN on the client (and inter-broker) listener; the broker's own user plus ours."""
+        password = self._broker_password() or ""
+        users = {BROKER_USER: password, **(self._sasl_users or {})}
+        jaas = _jaas_plain(BROKER_USER, password, users)
+        prefix = f"listener.name.{SASL_LISTENER.lower()}"
+        return {
+            "sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            f"{prefix}.sasl.enabled.mechanisms": "PLAIN",
+            f"{prefix}.plain.sasl.jaas.config": jaas,
+        }
 
     def _format(self, java: str, classpath: str, cluster_id: str, deadline: float) -> None:
         """Format log.dirs once (first start); `--ignore-formatted` makes a rerun harmless."""
@@ -813,7 +1037,7 @@ class LocalBroker:
                 raise self._start_error(
                     f"the Kafka broker (pid {pid}) exited during startup", log_offset, cport
                 )
-            if _probe_ok(self.host, self.port, 1.0):
+            if _probe_ok(self.host, self.port, 1.0, self._probe_credentials()):
                 log.info(
                     "Kafka broker answering on %s after %.1fs", self.bootstrap, time.monotonic() - started
                 )
@@ -874,6 +1098,7 @@ __all__ = [
     "BrokerStatus",
     "LocalBroker",
     "ProbeResult",
+    "SaslAuthenticationError",
     "ensure_classpath",
     "find_java",
     "find_mvn",
