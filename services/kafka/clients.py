@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -10,25 +11,39 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from services.outcomes import Outcome
 from services.settings import Settings
 
 
 class Publisher:
-    """Sends outcomes with acks=all and idempotence: a retry never writes a message twice."""
+    """Sends outcomes with acks=all and idempotence: a retry never writes a message twice.
 
-    def __init__(self, settings: Settings) -> None:
+    A failed `publish` raises, and the next one starts with a new producer. Why: aiokafka's
+    idempotent producer keeps counting sequence numbers for a batch that failed without reaching
+    the broker (e.g. one that expired while a restarting broker had no leader for its partition),
+    so every later send is refused with OutOfOrderSequenceNumber until the producer is replaced
+    (aiokafka #1017); a long-lived publisher would otherwise never publish again.
+    """
+
+    def __init__(self, settings: Settings, *, request_timeout_ms: int = 60000) -> None:
         self.settings = settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka,
+        self.request_timeout_ms = request_timeout_ms
+        self.renewals = 0  # producers replaced after a failed publish
+        self._producer = self._new_producer()
+        self._broken = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka,
             enable_idempotence=True,
             acks="all",
             compression_type="zstd",
             linger_ms=10,
-            max_request_size=settings.max_message_bytes,
-            request_timeout_ms=60000,
-            **settings.kafka_client_options(),
+            max_request_size=self.settings.max_message_bytes,
+            request_timeout_ms=self.request_timeout_ms,
+            **self.settings.kafka_client_options(),
         )
 
     async def __aenter__(self) -> Publisher:
@@ -38,25 +53,56 @@ class Publisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
+    async def _renew(self) -> None:
+        """Swap in a started new producer (new producer id, sequences from 0); drop the old one."""
+        fresh = self._new_producer()
+        try:
+            await fresh.start()
+        except BaseException:  # broker still away: stay broken, the next publish tries again
+            with contextlib.suppress(Exception):
+                await fresh.stop()
+            raise
+        old, self._producer, self._broken = self._producer, fresh, False
+        self.renewals += 1
+        with contextlib.suppress(Exception):  # its batches failed already; don't wait on it for long
+            await asyncio.wait_for(old.stop(), timeout=self.request_timeout_ms / 1000)
+
     async def publish(self, outcomes: Iterable[Outcome], window: int = 500) -> int:
-        """Send all outcomes, at most `window` in flight, and wait for every acknowledgement."""
+        """Send all outcomes, at most `window` in flight, and wait for every acknowledgement.
+
+        On a Kafka error it raises (what was sent before may have been written: ids are stable,
+        so a caller that retries gets duplicates at worst), and the next call uses a new producer.
+        """
+        if self._broken:
+            await self._renew()
         pending: list[asyncio.Future[Any]] = []
         sent = 0
-        for outcome in outcomes:
-            pending.append(
-                await self._producer.send(
-                    self.settings.topic(outcome.topic),
-                    value=outcome.value(),
-                    key=outcome.key.encode() if outcome.key else None,
-                    headers=outcome.kafka_headers(),
+        try:
+            for outcome in outcomes:
+                pending.append(
+                    await self._producer.send(
+                        self.settings.topic(outcome.topic),
+                        value=outcome.value(),
+                        key=outcome.key.encode() if outcome.key else None,
+                        headers=outcome.kafka_headers(),
+                    )
                 )
-            )
-            sent += 1
-            if len(pending) >= window:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+                sent += 1
+                if len(pending) >= window:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+            await asyncio.gather(*pending)
+        except KafkaError:
+            self._broken = True
+            for future in pending:  # nobody will await the rest: no "exception never retrieved"
+                future.add_done_callback(_consume_exception)
+            raise
         return sent
+
+
+def _consume_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass(frozen=True, slots=True)
