@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 # Query parameters that only track clicks; they never change what a page says.
 TRACKING_PARAMS = frozenset(

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 from services.downstream.ranges import Position, parse_position
 from services.downstream.replay import plan_replay, run_replay
 from services.kafka.topics import DLQ, DUPLICATES, ENRICHED, RAW
+from services.records import SCHEMA_VERSION
 from services.settings import PROJECT_ROOT, get_settings
 from services.sink.schemas import validator
 from services.up import SAMPLES, ingest_and_wait
@@ -239,7 +240,7 @@ def test_kafka_console_consumer_reads_our_topics(stream: Stream, kafka_broker: A
     for line in lines:
         headers, key, value = line.split("\t", 2)
         record = orjson.loads(value)
-        assert key == record["id"] and "schema:enriched" in headers and "schema-version:1.0.0" in headers
+        assert key == record["id"] and "schema:enriched" in headers and f"schema-version:{SCHEMA_VERSION}" in headers
     assert Counter(line.split("\t")[1] for line in lines) == Counter(m["key"].decode() for m in expected)
 
 

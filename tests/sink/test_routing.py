@@ -10,6 +10,7 @@ from services.fetcher.files import DocumentReader
 from services.kafka.topics import DLQ, DUPLICATES, ENRICHED, TopicSpec
 from services.outcomes import Outcome
 from services.pipeline import CleanStep
+from services.records import SCHEMA_VERSION
 from services.settings import Settings
 from services.sink.core import EnrichedSink
 from services.sink.routing import (
@@ -43,7 +44,7 @@ def test_unique_article_is_copied_to_its_routing_topics_keyed_by_id() -> None:
     assert {o.key for o in outcomes} == {"abc123"}
     for outcome in outcomes:
         headers = dict(outcome.kafka_headers())
-        assert headers["schema"] == b"enriched" and headers["schema-version"] == b"1.0.0"
+        assert headers["schema"] == b"enriched" and headers["schema-version"] == SCHEMA_VERSION.encode()
         assert headers["content-type"] == b"application/json"
         assert outcome.value() == outcomes[0].value()  # one record, byte-identical on every route
 
