@@ -30,7 +30,14 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check services tests ops
+	$(BIN)/ruff check services tests ops bench
+
+# Benchmark (issue #10, bench/README.md): every layer side by side on one corpus; several minutes.
+#   make bench BENCH_ARGS="--docs 1000 --profile"     or   make bench BENCH_ARGS=--quick
+BENCH_ARGS ?= --docs 2000
+bench: setup
+	$(BIN)/python -c "import matplotlib, psutil, pyinstrument" 2>/dev/null || $(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python -m bench.pipeline_bench --out bench/results $(BENCH_ARGS)
 
 clean-broker:
 	-$(BIN)/newsflow broker stop
