@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
 
 from services.settings import PROJECT_ROOT, Settings
 from services.sink.schemas import validator

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_SPLIT = re.compile(r"\s*(?:;|\||,|&|\band\b|\bund\b|\bet\b|\by\b|\n|/)\s*", re.I)
+_SPLIT = re.compile(r"\s*(?:;|\||,|、|，|&|\band\b|\bund\b|\bet\b|\by\b|\n|/)\s*", re.I)
 _PREFIX = re.compile(
     r"(?i)^(?:(?:written|reported|posted|edited|story|photos?|text|words|analysis|opinion|commentary|review|"
     r"interview|column)\s+)?by[:\s]+"
@@ -73,6 +73,12 @@ _ROLE = re.compile(
     r"producer|analyst|critic|photographer|anchor|host|intern|desk|staff|team|bureau|newsroom|"
     r"author|editors|reporters|agency|service)s?\b"
 )
+# A personal name in Hangul or Han characters, written without spaces (two to four syllables).
+_UNSPACED_NAME = re.compile(r"[\uac00-\ud7a3]{2,4}|[\u4e00-\u9fff]{2,4}")
+# ... unless it is a newspaper, an agency or a broadcaster ("연합뉴스", "한국일보", "新华社", "人民网").
+_UNSPACED_ORG_ENDINGS = (
+    "뉴스", "일보", "신문", "방송", "뉴시스", "社", "网", "網", "报", "報", "台", "刊", "新闻", "新聞",
+)  # fmt: skip
 _NAME_WORD = re.compile(r"^[^\W\d_][\w'’.\-]*$")
 _AGENCIES = frozenset({"reuters", "ap", "afp", "associated press", "dpa", "bloomberg", "xinhua", "pa"})
 
@@ -99,6 +105,8 @@ def _clean_one(candidate: str) -> str | None:
         return None
     if text.casefold() in _AGENCIES:
         return text
+    if len(tokens) == 1 and _UNSPACED_NAME.fullmatch(text) and not text.endswith(_UNSPACED_ORG_ENDINGS):
+        return text  # Korean and Chinese names are one word: "구현모", "牛镛"
     if len(tokens) == 1 or not any(tok[0].isupper() for tok in tokens):
         return None
     if text.isupper():

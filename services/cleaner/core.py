@@ -5,6 +5,9 @@ Refusals are `StageError`s whose reason is one of `REJECT_REASONS` (they go to t
 such); any other failure is wrapped as `extraction_failed`, so a poison record can never
 crash the worker. The HTML path uses trafilatura, which is not thread-safe: run one
 `ArticleCleaner` per thread (the agent uses a single dedicated thread).
+
+Every `CACHE_RESET_EVERY` documents the cleaner empties the extraction stack's module-level
+caches, so that a worker's memory stays flat over millions of pages (see `caches`).
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from services.cleaner import caches
 from services.cleaner.dateline import parse_dateline, reference_date
-from services.cleaner.dates import choose_date
+from services.cleaner.dates import choose_date, url_date
 from services.cleaner.document import Draft
 from services.cleaner.header import take_header
 from services.cleaner.html import EXTRACTOR, UNPARSEABLE, HtmlReader, parse_html
@@ -39,9 +43,19 @@ def _looks_like_html(body: str) -> bool:
 class ArticleCleaner:
     """Turns raw documents into cleaned articles (see module docstring for the contract)."""
 
-    def __init__(self, min_text_chars: int = 200, include_comments: bool = False, fast: bool = True) -> None:
+    def __init__(
+        self,
+        min_text_chars: int = 200,
+        include_comments: bool = False,
+        fast: bool = True,
+        reset_caches_every: int | None = caches.CACHE_RESET_EVERY,
+    ) -> None:
         self.min_text_chars = min_text_chars
         self._html = HtmlReader(include_comments=include_comments, fast=fast)
+        # Documents between two cache resets (None or 0: never), documents since the last one.
+        self.reset_caches_every = reset_caches_every
+        self._since_reset = 0
+        self.cache_resets = 0
 
     def clean(self, raw: RawArticle) -> list[CleanedArticle]:
         """One cleaned article, or several when a multi-story page (newsletter/roundup) is split.
@@ -61,6 +75,7 @@ class ArticleCleaner:
 
     def draft(self, raw: RawArticle) -> Draft:
         """What the document contains, before story splitting and record building."""
+        self._count_document()
         body: Any = raw.get("body")
         if isinstance(body, bytes | bytearray):
             body = bytes(body).decode("utf-8", errors="replace")
@@ -75,6 +90,19 @@ class ArticleCleaner:
                 return Draft(blocks=[], extractor=EXTRACTOR, refusal=UNPARSEABLE)
             return self._html.read(tree, raw.get("url") or None, self.min_text_chars)
         return read_text(body)
+
+    def _count_document(self) -> None:
+        """After every `reset_caches_every` documents, reset the extraction caches (before the next one)."""
+        if not self.reset_caches_every:
+            return
+        self._since_reset += 1
+        if self._since_reset > self.reset_caches_every:
+            self._since_reset = 1
+            self.cache_resets += 1
+            try:
+                caches.reset_caches()
+            except Exception:  # housekeeping must never cost a document
+                LOGGER.warning("resetting the extraction caches failed", exc_info=True)
 
     # -- building ------------------------------------------------------------------------
 
@@ -147,7 +175,13 @@ class ArticleCleaner:
     ) -> CleanedArticle:
         record: dict[str, Any] = {k: v for k, v in raw.items() if k != "body"}
         text = "\n\n".join(paragraphs)
-        reference = reference_date(raw.get("published_at"), raw.get("fetched_at"), raw.get("ingested_at"))
+        # A dateline's "Aug. 20" takes its year from when the story was published, which the page
+        # itself (or its URL) knows better than the time we happened to fetch it.
+        declared, _ = choose_date(draft.date_candidates)
+        url_day = url_date(draft.canonical_url) or url_date(raw.get("url"))
+        reference = reference_date(
+            declared, raw.get("published_at"), url_day, raw.get("fetched_at"), raw.get("ingested_at")
+        )
         dateline: Dateline | None = parse_dateline(paragraphs[0], reference) if paragraphs else None
         dateline_date = dateline.get("date") if dateline else None
 
@@ -156,6 +190,7 @@ class ArticleCleaner:
             yield raw.get("published_at")
             yield dateline_date
             yield from draft.fallback_dates
+            yield url_day  # before htmldate, which misses "/2019/nov/18/" and may prefer an older date
             if draft.find_date is not None:
                 yield draft.find_date()
 

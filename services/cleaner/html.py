@@ -22,6 +22,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+from services.cleaner.dates import PUBLISHED_LABEL, text_date
 from services.cleaner.document import MAX_PARAGRAPHS, TOO_MANY_PARAGRAPHS, Block, BlockKind, Draft
 from services.cleaner.furniture import remove_furniture
 from services.cleaner.metadata import ARTICLE_TYPES, PageMeta, read_metadata
@@ -159,6 +160,32 @@ class HtmlExtractor:
         return blocks
 
 
+_BODY_TEXT = etree.XPath("//body//text()[not(ancestor::script or ancestor::style)]")
+_PUBLICATION_LINE_CHARS = 120
+
+
+def labelled_date(tree: HtmlElement) -> str | None:
+    """The day a short publication line names ("publiziert am 25. September 2018", "Publié le 3 mars").
+
+    A last resort after htmldate, whose fast mode reads month names in English only. The date
+    may sit in the label's element or next to it, so the label's parent is read when short.
+    """
+    for text in _BODY_TEXT(tree):
+        if len(text) > _PUBLICATION_LINE_CHARS or not PUBLISHED_LABEL.search(text):
+            continue
+        line = " ".join(text.split())
+        parent = text.getparent()
+        if parent is not None:
+            whole = " ".join(parent.text_content().split())
+            if len(whole) <= _PUBLICATION_LINE_CHARS:
+                line = whole
+        label = PUBLISHED_LABEL.search(line)
+        found = text_date(line[label.start() :]) if label else None
+        if found:
+            return found
+    return None
+
+
 def _page_text(tree: HtmlElement) -> str:  # only for pages whose extraction came out short
     """Visible text of the page body (for marker phrases), bounded to keep it cheap."""
     body = tree.find(".//body")
@@ -191,9 +218,10 @@ class HtmlReader:
 
         def find_date() -> str | None:
             try:
-                return htmldate_find(tree, url=url, extensive_search=not self.fast, original_date=True)
+                found = htmldate_find(tree, url=url, extensive_search=not self.fast, original_date=True)
+                return found or labelled_date(tree)
             except Exception as err:  # a date is optional; never fail the article over it
-                LOGGER.debug("htmldate failed: %s", err)
+                LOGGER.debug("date search failed: %s", err)
                 return None
 
         single = bool(meta.page_types & ARTICLE_TYPES) or meta.og_type == "article"

@@ -170,6 +170,11 @@ def _read_meta_dates(tree: HtmlElement, meta: PageMeta) -> None:
         key = (elem.get("property") or elem.get("name") or elem.get("itemprop") or "").casefold()
         if key and key not in found and (key in _PUBLISHED_META or key in _MODIFIED_META):
             found[key] = elem.get("content", "")
+        elif key == "parsely-page" and "parsely-pub-date" not in found:
+            # Parse.ly's older tag: a JSON object, {"pub_date": "2014-12-27T17:10:17Z", ...}.
+            value = _loads(elem.get("content", ""))
+            if isinstance(value, dict) and isinstance(value.get("pub_date"), str):
+                found["parsely-pub-date"] = value["pub_date"]
         elif key == "og:type" and meta.og_type is None:
             meta.og_type = elem.get("content", "").casefold()
         elif key == "article:content_tier" and elem.get("content", "").casefold() in ("locked", "metered"):
@@ -216,6 +221,21 @@ def _site_name(value: str | None) -> str | None:
     return value or None
 
 
+_SUFFIX_SEPARATORS = (" | ", " - ", " – ", " — ", " · ", " :: ", " : ", "：", "｜")
+
+
+def _strip_site_suffix(title: str, site_name: str | None) -> str:
+    """'Headline | Yonhap News Agency' -> 'Headline' when the suffix is the page's own site name."""
+    if not site_name:
+        return title
+    key = site_name.casefold()
+    for separator in _SUFFIX_SEPARATORS:
+        head, found, tail = title.rpartition(separator)
+        if found and len(head.strip()) >= 10 and tail.strip().casefold() == key:
+            return head.strip()
+    return title
+
+
 def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMeta:
     """Everything the page declares about the article (never raises on odd markup)."""
     meta = PageMeta()
@@ -237,5 +257,5 @@ def read_metadata(tree: HtmlElement, url: str | None = None) -> PageMeta:
     authors = clean_authors(jsonld_authors) or clean_authors((doc.author or "").split(";"))
     meta.authors = authors or _dom_authors(tree)
     if meta.title:
-        meta.title = normalize_line(meta.title)
+        meta.title = _strip_site_suffix(normalize_line(meta.title), meta.site_name)
     return meta

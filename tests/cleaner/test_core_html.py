@@ -190,3 +190,51 @@ def test_kind_html_without_markup_is_read_as_text() -> None:
 def test_not_fast_mode_runs() -> None:
     [record] = clean_page(make_page(jsonld=JSONLD), ArticleCleaner(fast=False))
     assert record["paragraphs"] == PARAGRAPHS
+
+
+UNDATED_URL = "https://news.example.com/trams"
+
+
+def test_modified_date_in_the_future_is_flagged() -> None:
+    later = {**JSONLD, "dateModified": "2999-01-01T00:00:00Z"}
+    [record] = clean_page(make_page(jsonld=later))
+    assert record["published_at"] == "2026-01-12T09:30:00Z"
+    assert record["modified_at"] is None
+    assert record["quality"]["future_date"] is True
+
+
+def test_url_date_comes_before_htmldate() -> None:
+    # No declared date; an older date in the text must not win over the day in the URL.
+    older = "<p class='statement__meta'>said on Sunday, October 13th, 2019 in a newspaper</p>"
+    url = "https://www.example.com/statements/2019/nov/18/what-value-drugs/"
+    [record] = clean_page(make_page(before=older), url=url)
+    assert record["published_at"] == "2019-11-18"
+
+
+def test_publication_line_in_another_language() -> None:
+    line = '<span class="about__block">publiziert am 25. September 2018</span>'
+    [record] = clean_page(make_page(before=line), url=UNDATED_URL)
+    assert record["published_at"] == "2018-09-25"
+
+
+def test_parsely_page_date() -> None:
+    parsely = '{"title": "Trams", "pub_date": "2014-12-27T17:10:17Z", "type": "post"}'
+    head = f"<meta name='parsely-page' content='{parsely}'>"
+    [record] = clean_page(make_page(head=head), url=UNDATED_URL)
+    assert record["published_at"] == "2014-12-27T17:10:17Z"
+
+
+def test_dateline_year_comes_from_the_page_not_the_fetch() -> None:
+    first = "SEOUL, Aug. 20 (Yonhap) -- " + PARAGRAPHS[0]
+    ld = {**JSONLD, "datePublished": "2019-08-20T09:31:01+09:00"}
+    [record] = clean_page(make_page(paragraphs=[first, *PARAGRAPHS[1:]], jsonld=ld), url=UNDATED_URL)
+    assert record["dateline"] == {"place": "SEOUL", "agency": "Yonhap", "date": "2019-08-20"}
+
+
+def test_site_name_suffix_leaves_the_title() -> None:
+    title = "N. Korea slams S. Korea for joint military drill"
+    head = '<meta property="og:site_name" content="Yonhap News Agency">'
+    page = make_page(title=f"{title} | Yonhap News Agency", head=head)
+    page = page.replace('<meta property="og:site_name" content="Example News">', "")
+    [record] = clean_page(page)
+    assert record["title"] == title

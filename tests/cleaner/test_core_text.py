@@ -124,8 +124,13 @@ def test_bytes_body_and_bad_input() -> None:
 
 
 def test_future_published_at_is_not_trusted(cleaner: ArticleCleaner) -> None:
-    [record] = cleaner.clean(make_raw(ARTICLE, published_at="2999-01-01T00:00:00Z"))
+    undated = "https://news.example.com/trams"
+    [record] = cleaner.clean(make_raw(ARTICLE, url=undated, published_at="2999-01-01T00:00:00Z"))
     assert record["published_at"] is None
+    assert record["quality"]["future_date"] is True
+    # The day in the URL (make_raw's default ".../2026/01/12/trams") is the next-best date.
+    [record] = cleaner.clean(make_raw(ARTICLE, published_at="2999-01-01T00:00:00Z"))
+    assert record["published_at"] == "2026-01-12"
     assert record["quality"]["future_date"] is True
 
 
