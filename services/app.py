@@ -19,7 +19,7 @@ import faust
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.dedup.checkpoint import CheckpointStore, PartitionedDeduplicator
+from services.dedup.checkpoint import CheckpointStore, PartitionedDeduplicator, RecordingTable
 from services.kafka import faust_fixes
 from services.kafka.clients import TopicReader
 from services.kafka.topics import (
@@ -31,7 +31,6 @@ from services.kafka.topics import (
     RAW,
     STORIES,
     TAGGED,
-    load_topic_specs,
 )
 from services.metrics import PipelineMetrics
 from services.outcomes import Outcome, dead_letter
@@ -175,18 +174,14 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
             payloads = [event.value or b"" for event in events]
             await guarded("tag", payloads, lambda p=payloads: run(tag_step, p))
 
-    # Dedup state: one Deduplicator per news.tagged partition, checkpointed into a Faust table whose
-    # changelog is news.dedup.state, and caught up from news.tagged after a restart or rebalance
-    # (services/dedup/checkpoint.py, docs/dedup.md "State in Kafka").
-    tagged_partitions = load_topic_specs(settings.topics_file)[TAGGED].partitions
-    state_table = app.Table(
-        "dedup-state", default=None, key_type=bytes, value_type=bytes, partitions=tagged_partitions,
-        changelog_topic=app.topic(settings.topic(DEDUP_STATE), key_type=bytes, value_type=bytes,
-                                  key_serializer="raw", value_serializer="raw", partitions=tagged_partitions),
-        recovery_buffer_size=8,  # values are checkpoint chunks of up to 512 KiB
-        help="Dedup state checkpoints per news.tagged partition.",
-    )
-    dedup_state = PartitionedDeduplicator(dedup_step.new_deduplicator, CheckpointStore(state_table),
+    # Dedup state: one Deduplicator per news.tagged partition, checkpointed into the compacted topic
+    # news.dedup.state and caught up from news.tagged after a restart or rebalance
+    # (services/dedup/checkpoint.py, docs/dedup.md "State in Kafka"). Not a Faust table: with one,
+    # a survivor's partitions stalled after rebalances in our two-worker kill test (faust #176, #432,
+    # #651: table recovery stalls), and the state needs no per-key table anyway.
+    topic(DEDUP_STATE)
+    state_log = RecordingTable()
+    dedup_state = PartitionedDeduplicator(dedup_step.new_deduplicator, CheckpointStore(state_log),
                                           interval_s=settings.dedup_checkpoint_s)
 
     @app.on_partitions_revoked.connect
@@ -196,15 +191,20 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     async def restore_dedup(partition: int, resume_at: int) -> None:
         """Load the partition's checkpoint and re-check what was processed after it, outputs discarded."""
         started = asyncio.get_running_loop().time()
-        deduplicator, checkpoint_at = await run_plain(dedup_state.restore, partition)
-        start, caught_up = checkpoint_at, 0
-        if start is None or start < resume_at:
-            tp = TopicPartition(settings.topic(TAGGED), partition)
-            async with TopicReader(settings) as reader:
-                if start is None:  # no checkpoint: the window's worth of input (by broker time)
-                    horizon_ms = int((time.time() - (settings.story_window_days + 1) * 86400) * 1000)
-                    start = await reader.offset_for_time(tp, horizon_ms)
-                    start = resume_at if start is None else start
+        state_tp = TopicPartition(settings.topic(DEDUP_STATE), partition)
+        tp = TopicPartition(settings.topic(TAGGED), partition)
+        caught_up = 0
+        async with TopicReader(settings) as reader:
+            state_end = (await reader.end_offsets([state_tp.topic])).get(state_tp, 0)
+            records = [(m.key, m.value) async for m in reader.read_range(state_tp, None, state_end)]
+            state_log.load_partition(partition, records)
+            deduplicator, checkpoint_at = await run_plain(dedup_state.restore, partition)
+            start = checkpoint_at
+            if start is None:  # no checkpoint: the window's worth of input (by broker time)
+                horizon_ms = int((time.time() - (settings.story_window_days + 1) * 86400) * 1000)
+                start = await reader.offset_for_time(tp, horizon_ms)
+                start = resume_at if start is None else start
+            if start < resume_at:
                 batch: list[bytes] = []
                 async for message in reader.read_range(tp, start, resume_at):
                     batch.append(message.value or b"")
@@ -216,6 +216,22 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         origin = "no checkpoint" if checkpoint_at is None else f"checkpoint at offset {checkpoint_at}"
         log.info("dedup: partition %d restored from %s; re-checked %d record(s) from offset %d up to %d in %.1fs",
                  partition, origin, caught_up, start, resume_at, asyncio.get_running_loop().time() - started)
+
+    async def checkpoint_dedup(partition: int) -> None:
+        """Snapshot (on the stage thread) and write the changed keys to news.dedup.state; a failure
+        only means a longer catch-up after the next restart."""
+        try:
+            checkpoint = await run_plain(dedup_state.snapshot, partition)
+            chunks = dedup_state.save(checkpoint)
+            writes = state_log.take_writes()
+            futures = [await topic(DEDUP_STATE).send(key=key, value=value or b"", partition=partition)
+                       for key, value in writes]
+            await asyncio.gather(*futures)
+        except Exception:
+            log.exception("dedup: checkpoint of partition %d failed", partition)
+        else:
+            log.info("dedup: checkpoint of partition %d at offset %d (%d bytes, %d chunks)",
+                     partition, checkpoint.offset, len(checkpoint.data), chunks)
 
     async def run_plain(fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
@@ -239,13 +255,6 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
             await guarded("dedup", [payload], lambda p=payload, d=deduplicator: run(dedup_step, p, d))
             dedup_state.processed(partition, offset)
             if dedup_state.checkpoint_due(partition):
-                try:
-                    checkpoint = await run_plain(dedup_state.snapshot, partition)
-                    chunks = dedup_state.save(checkpoint)  # table writes: here, inside the event
-                except Exception:  # a missed checkpoint only means a longer catch-up after a restart
-                    log.exception("dedup: checkpoint of partition %d failed", partition)
-                else:
-                    log.info("dedup: checkpoint of partition %d at offset %d (%d bytes, %d chunks)",
-                             partition, checkpoint.offset, len(checkpoint.data), chunks)
+                await checkpoint_dedup(partition)
 
     metrics.attach(app)

@@ -23,6 +23,7 @@ from services.broker import free_port
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.up import ingest_and_wait, start_child
+from tests.kafka_verify import read_topic
 
 pytestmark = pytest.mark.broker
 
@@ -60,6 +61,16 @@ def wait_ready(port: int, timeout: float = 90.0) -> dict[str, Any]:
     raise AssertionError(f"worker on port {port} never became ready")
 
 
+def where(settings: Settings, ids: set[str]) -> dict[str, list[tuple[str, int, int]]]:
+    """For a failure message: on which intermediate topics (partition, offset) the missing ids are."""
+    found: dict[str, list[tuple[str, int, int]]] = {i: [] for i in ids}
+    for name in ("news.raw", "news.cleaned", "news.tagged"):
+        for m in read_topic(settings.kafka, settings.topic(name)):
+            if m["value"].get("id") in found:
+                found[m["value"]["id"]].append((name, m["partition"], m["offset"]))
+    return found
+
+
 def test_two_workers_one_killed_nothing_lost(kafka_broker: Any, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:8]
     base = Settings(kafka=kafka_broker.bootstrap, home=tmp_path / "home", topic_prefix=f"scale{run}.",
@@ -67,7 +78,7 @@ def test_two_workers_one_killed_nothing_lost(kafka_broker: Any, tmp_path: Path) 
     asyncio.run(ensure_topics(base))
     ports = [free_port(), free_port()]
     workers = [
-        start_child(base.model_copy(update={"web_port": port}), ["worker"], f"worker-{i}.log")
+        start_child(base.model_copy(update={"web_port": port}), ["worker", "--loglevel", "info"], f"worker-{i}.log")
         for i, port in enumerate(ports)
     ]
     try:
@@ -89,7 +100,7 @@ def test_two_workers_one_killed_nothing_lost(kafka_broker: Any, tmp_path: Path) 
 
         ledger = asyncio.run(ingest_kill_wait())
         assert workers[1].poll() is not None, "the second worker was not killed"
-        assert not ledger.pending, f"{len(ledger.pending)} ids lost after the kill"
+        assert not ledger.pending, f"{len(ledger.pending)} ids lost after the kill: {where(base, ledger.pending)}"
         assert len(ledger.expected) == 300
         topics = {arrival.topic for arrivals in ledger.arrivals.values() for arrival in arrivals}
         assert topics <= {"news.enriched", "news.duplicates"}

@@ -2,8 +2,8 @@
 
 The dedup state (`Deduplicator.snapshot()`) is a few hundred bytes per article in the window, too
 big for one Kafka message and too costly to write per record. So each input partition's state is
-checkpointed every `interval_s` into a key-value table (in the worker: a Faust table whose
-changelog is the compacted `news.dedup.state` topic), cut into chunks, together with the input
+checkpointed every `interval_s` into a key-value table (in the worker: records on the compacted
+`news.dedup.state` topic), cut into chunks, together with the input
 offset it covers. After a restart or a rebalance the worker restores the latest checkpoint and
 re-checks the `news.tagged` records between that offset and where its consumer resumed, with
 outputs discarded. The checks are deterministic, so the caught-up state is the one the previous
@@ -14,7 +14,9 @@ Writes are double-buffered: chunks go to the slot the current manifest does not 
 manifest (naming slot, chunk count, size and SHA-256) is written last, so a crash mid-write leaves
 the previous checkpoint whole. A checkpoint that fails its digest is ignored, never half-loaded.
 
-Everything here is pure: the table is any `MutableMapping[bytes, bytes]`, time is injected.
+Everything here is pure: the table is any `MutableMapping[bytes, bytes]`, time is injected. In the
+worker it is a `RecordingTable`: a dict loaded from `news.dedup.state` when a partition is restored,
+whose writes the agent then sends to that topic (compacted, keyed like the table).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 
 import orjson
@@ -33,6 +35,40 @@ log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 512 * 1024
 CHECKPOINT_VERSION = 1
+
+
+class RecordingTable(dict[bytes, bytes]):
+    """A dict that remembers its writes (value None = deleted), so they can be sent to Kafka."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[bytes, bytes | None]] = []
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        super().__setitem__(key, value)
+        self.writes.append((key, value))
+
+    def __delitem__(self, key: bytes) -> None:
+        super().__delitem__(key)
+        self.writes.append((key, None))
+
+    def take_writes(self) -> list[tuple[bytes, bytes | None]]:
+        writes, self.writes = self.writes, []
+        return writes
+
+    def load_partition(self, partition: int, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+        """Replace one partition's keys with what its topic partition holds (latest value per key;
+        an empty value is a deletion), without recording anything."""
+        prefix = f"p{partition}/".encode()
+        for key in [k for k in self if k.startswith(prefix)]:
+            super().__delitem__(key)
+        for key, value in records:
+            if key is None or not key.startswith(prefix):
+                continue
+            if value:
+                super().__setitem__(key, value)
+            elif key in self:
+                super().__delitem__(key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,12 @@ alone is not enough: measured, a partition then stalled at the gap with its reco
 re-fetched.) A partition that moved to another worker is read there from the committed offset,
 which never passed the skipped record. At worst a redelivery (at-least-once, idempotent ids),
 never a loss.
+
+A second guard keeps commits behind a skipped record until it has been processed: Faust's
+`Consumer._new_offset` commits the first consecutive run of acked offsets, and when the partition
+has no committed offset yet it does not notice a gap at the head of that run (`if committed_offset:`
+is false for None and 0), so the offsets after a skipped record could be committed past it. The
+patched `_new_offset` never returns an offset beyond the lowest skipped, not yet processed one.
 """
 
 from __future__ import annotations
@@ -37,17 +43,50 @@ def install() -> None:
         return
     original = Consumer.ack
 
+    original_new_offset = Consumer._new_offset
+
     @functools.wraps(original)
     def ack(self: Consumer, message: Any) -> bool:
         if not getattr(message, "tracked", True):
             log.info("not acking %s[%s]@%s: skipped by the stream around a rebalance; re-reading it",
                      message.topic, message.partition, message.offset)
+            _skipped(self).setdefault(message.tp, set()).add(message.offset)
             _rewind(self, message.tp, message.offset)
             return False
-        return original(self, message)
+        done = original(self, message)
+        pending = _skipped(self).get(message.tp)
+        if pending:
+            pending.discard(message.offset)  # re-read and processed now
+        return done
+
+    @functools.wraps(original_new_offset)
+    def new_offset(self: Consumer, tp: Any) -> int | None:
+        pending = _skipped(self).get(tp)
+        committed = self._committed_offset[tp]
+        if pending and committed is not None:
+            pending.difference_update([o for o in pending if o < committed])  # processed elsewhere
+        if not pending:
+            return original_new_offset(self, tp)
+        # Let faust see only the acked offsets below the lowest skipped one; keep the others (its
+        # bookkeeping drops what it commits) for when the skipped record has been processed.
+        low = min(pending)
+        acked = self._acked[tp]
+        above = [o for o in acked if o >= low]
+        acked[:] = [o for o in acked if o < low]
+        try:
+            return original_new_offset(self, tp)
+        finally:
+            acked.extend(above)
+            acked.sort()
 
     setattr(ack, _INSTALLED, True)
     Consumer.ack = ack  # type: ignore[method-assign]
+    Consumer._new_offset = new_offset  # type: ignore[method-assign]
+
+
+def _skipped(consumer: Consumer) -> dict[Any, set[int]]:
+    """Offsets the stream skipped and that have not been processed since, per partition."""
+    return consumer.__dict__.setdefault("_newsflow_skipped", {})  # type: ignore[no-any-return]
 
 
 _TASKS: set[asyncio.Task[None]] = set()

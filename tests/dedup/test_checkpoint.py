@@ -6,7 +6,7 @@ import random
 
 import orjson
 
-from services.dedup.checkpoint import Checkpoint, CheckpointStore, PartitionedDeduplicator
+from services.dedup.checkpoint import Checkpoint, CheckpointStore, PartitionedDeduplicator, RecordingTable
 from services.dedup.core import Deduplicator
 
 WORDS = ("harbour council river bridge school hospital museum railway election budget festival market factory "
@@ -106,3 +106,23 @@ def test_unreadable_checkpoint_rebuilds_from_scratch() -> None:
     store.save(Checkpoint(0, 7, b"not an npz"))
     dedup, start = PartitionedDeduplicator(Deduplicator, store).restore(0)
     assert start is None and isinstance(dedup, Deduplicator)
+
+
+def test_recording_table_replays_into_the_same_checkpoint() -> None:
+    """What the worker does: writes go to Kafka as (key, value) records; a restore reads them back."""
+    table = RecordingTable()
+    store = CheckpointStore(table, chunk_bytes=4)
+    store.save(Checkpoint(0, 3, b"abcdefghij"))
+    store.save(Checkpoint(0, 9, b"klmnop"))
+    store.save(Checkpoint(0, 12, b"qr"))  # back in the first slot, fewer chunks: deletions recorded
+    log = [(k, v or b"") for k, v in table.take_writes()]  # a deletion travels as an empty value
+    assert table.take_writes() == []
+    assert any(v == b"" for _, v in log)
+    restored = RecordingTable()
+    restored[b"p1/manifest"] = b"other partition, kept"
+    restored[b"p0/a/000007"] = b"stale, dropped"
+    restored.take_writes()
+    restored.load_partition(0, [*log, (b"p1/manifest", b"not ours")])
+    assert CheckpointStore(restored).load(0) == Checkpoint(0, 12, b"qr")
+    assert restored[b"p1/manifest"] == b"other partition, kept"
+    assert b"p0/a/000007" not in restored and restored.writes == []
