@@ -6,19 +6,16 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.up import start_worker, stop_worker
-from tests.kafka_verify import end_offsets
+from tests.kafka_verify import read_messages
 
 
 class RoutedSettings(Settings):
@@ -60,30 +57,8 @@ def ensure(settings: Settings) -> None:
 
 def read_raw(bootstrap: str, topic: str, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Every message of `topic` up to its current end, bytes untouched (confluent-kafka, not our code)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"verify-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        if topic not in metadata.topics or metadata.topics[topic].error is not None:
-            return []
-        parts = sorted(metadata.topics[topic].partitions)
-        ends = end_offsets(consumer, topic, parts)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        remaining = {p for p, end in ends.items() if end > 0}
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while remaining and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and not msg.error():
-                out.append({"key": msg.key(), "value": msg.value(), "headers": list(msg.headers() or []),
-                            "partition": msg.partition(), "offset": msg.offset(), "timestamp": msg.timestamp()[1]})
-            for tp in consumer.position([TopicPartition(topic, p) for p in remaining]):
-                if tp.offset >= ends[tp.partition]:
-                    remaining.discard(tp.partition)
-        assert not remaining, f"could not read {topic} to its end within {timeout}s"
-        return sorted(out, key=lambda m: (m["partition"], m["offset"]))
-    finally:
-        consumer.close()
+    messages = read_messages(bootstrap, topic, timeout, missing_ok=True)
+    return sorted(messages, key=lambda m: (m["partition"], m["offset"]))
 
 
 _WORDS = (
