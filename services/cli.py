@@ -12,18 +12,9 @@ import click
 import orjson
 
 from services import __version__
-from services.settings import Settings, get_settings
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _settings() -> Settings:
-    return get_settings()
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
+from services.cli_support import CONTEXT
+from services.cli_support import fail as _fail
+from services.cli_support import load_settings as _settings
 
 
 @click.group(context_settings=CONTEXT)

@@ -14,18 +14,14 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from services.cli_support import CONTEXT
+from services.cli_support import fail as _fail
 from services.fetcher.report import FetchReport
 from services.fetcher.sources import SourcesError, load_sources
 from services.fetcher.state import FetchState
 from services.settings import get_settings
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
 @click.command(context_settings=CONTEXT)
