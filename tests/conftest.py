@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from services.broker import BrokerError, LocalBroker, free_port
+from services.broker import LocalBroker, free_port
 from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.up import start_worker, stop_worker
+from tests.local_broker import own_broker
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,8 @@ class RunningBroker:
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBroker]:
     home = tmp_path_factory.mktemp("newsflow-home")
     settings = Settings(kafka=f"127.0.0.1:{free_port()}", home=home, controller_port=None, broker_heap_mb=256)
-    broker = LocalBroker(settings, tie_to_parent=True)  # a killed pytest kills the JVM too
-    try:
-        broker.start(timeout=120)
-    except BrokerError as exc:
-        broker.stop()
-        pytest.fail(f"could not start the local Kafka broker: {exc}", pytrace=False)
-    try:
+    with own_broker(settings) as broker:
         yield RunningBroker(bootstrap=broker.bootstrap, settings=settings, broker=broker)
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ import yaml
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from services.broker import BrokerError, LocalBroker, free_port
+from services.broker import LocalBroker, free_port
 from services.fetcher.topics import ensure_fetch_topics
 from services.kafka.clients import Publisher
 from services.kafka.topics import RAW, TERMINAL_TOPICS, ensure_topics
@@ -52,6 +53,7 @@ from services.settings import Settings
 from services.up import start_child, stop_worker
 from tests.fetcher.site import LAST_MODIFIED, Site, rss
 from tests.fetcher.verify import read_committed
+from tests.local_broker import own_broker
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
 
@@ -210,12 +212,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     settings = Settings(kafka=f"127.0.0.1:{free_port()}", home=home, controller_port=None, broker_heap_mb=256,
                         topic_prefix=f"restart{run}.", app_id=f"newsflow-restart-{run}", web_port=free_port(),
                         session_timeout_s=10.0)
-    broker = LocalBroker(settings, tie_to_parent=True)  # a killed pytest kills this JVM too
-    try:
-        broker.start(timeout=120)
-    except BrokerError as exc:
-        broker.stop()
-        pytest.fail(f"could not start the test's own Kafka broker: {exc}", pytrace=False)
+    with own_broker(settings, "the test's own Kafka broker") as broker:
+        yield from _stack(broker, settings, home)
+
+
+def _stack(broker: LocalBroker, settings: Settings, home: Path) -> Iterator[Stack]:
+    """Worker, fetcher and a growing site on `broker`; everything but the broker stopped after."""
     harness = LoopThread()
     worker = fetcher = site = None
     try:
@@ -242,7 +244,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if site is not None:
             harness.run(site.stop())
         harness.close()
-        broker.stop()
 
 
 async def _call(fn: Any, *args: Any) -> Any:

@@ -30,6 +30,7 @@ from services.kafka.topics import TopicSpec, ensure_topics
 from services.outcomes import Outcome
 from services.settings import PROJECT_ROOT, Settings
 from services.up import start_worker, stop_worker
+from tests.local_broker import own_broker
 
 SAMPLES = PROJECT_ROOT / "ops" / "samples"
 DOCS = [SAMPLES / "bahnstreik-de.txt", SAMPLES / "harbourton-flood-wall-gazette.txt"]  # both unique articles
@@ -73,17 +74,9 @@ def sasl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker]:
         kafka_sasl_username=USER, kafka_sasl_password=password, app_id="newsflow-sasl", web_port=free_port(),
         session_timeout_s=8.0,
     )
-    broker = LocalBroker(settings, tie_to_parent=True)  # SASL from the settings
-    assert broker.sasl_enabled
-    try:
-        broker.start(timeout=120)
-    except BrokerError as exc:
-        broker.stop()
-        pytest.fail(f"could not start the SASL broker: {exc}", pytrace=False)
-    try:
+    with own_broker(settings, "the SASL broker") as broker:  # SASL from the settings
+        assert broker.sasl_enabled
         yield SaslBroker(broker, settings, password, marker)
-    finally:
-        broker.stop()
 
 
 # --- configuration (no broker) -----------------------------------------------------------------
