@@ -120,12 +120,11 @@ def worker(loglevel: str) -> None:
     Start several to share the partitions (one consumer group). Serves /metrics, /health
     and /ready on NEWSFLOW_WEB_PORT.
     """
-    import faust
-
     from services.app import create_app
+    from services.kafka.worker import Worker
 
     app = create_app(_settings())
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
 # --- ingest, process, tail ---------------------------------------------------------------------
