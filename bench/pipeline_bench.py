@@ -827,15 +827,17 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"ratio": name, "value": value, "target": target, "unit": unit, "met": met,
                      "lower_is_better": lower_is_better, "note": note})
 
-    row("chain / bare trafilatura (same options), HTML docs, docs/s",
-        _ratio(_get(chain_html or {}, "docs_per_s"), _get(bare_opts or {}, "docs_per_s")),
-        TARGETS["chain_vs_bare"], note="the target's ratio")
-    row("chain / bare trafilatura (same options), HTML docs, docs per CPU-s",
-        _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_opts or {}, "docs_per_cpu_s")),
-        TARGETS["chain_vs_bare"], note="robust to machine load")
+    # The reference is trafilatura as it comes (~62 pages per CPU-s there); the cleaner's
+    # own options (fast mode, no comments) make bare trafilatura ~1.5x faster, so that line is stricter.
     row("chain / bare trafilatura (defaults), HTML docs, docs/s",
-        _ratio(_get(chain_html or {}, "docs_per_s"), _get(bare_def or {}, "docs_per_s")), None,
-        note="for reference")
+        _ratio(_get(chain_html or {}, "docs_per_s"), _get(bare_def or {}, "docs_per_s")),
+        TARGETS["chain_vs_bare"], note="the target's ratio: trafilatura.extract as it comes")
+    row("chain / bare trafilatura (defaults), HTML docs, docs per CPU-s",
+        _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_def or {}, "docs_per_cpu_s")),
+        TARGETS["chain_vs_bare"], note="robust to machine load")
+    row("chain / bare trafilatura (the cleaner's options), HTML docs, docs per CPU-s",
+        _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_opts or {}, "docs_per_cpu_s")), None,
+        note="stricter: trafilatura in fast mode too, without the cleaner's own work")
     row("end to end (1 worker, max) / chain, whole corpus",
         _ratio(_get(e2e, "1w_max", "docs_per_s"), _get(chain or {}, "docs_per_s")), TARGETS["e2e_vs_chain"])
     row("end to end (1 worker, max) / chain, docs per CPU-s (worker CPU vs chain CPU)",
@@ -843,6 +845,15 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
         TARGETS["e2e_vs_chain"], note="robust to machine load; broker CPU not counted")
     row("2 workers / 1 worker (max throughput)",
         _ratio(_get(e2e, "2w_max", "docs_per_s"), _get(e2e, "1w_max", "docs_per_s")), TARGETS["two_vs_one_worker"])
+    row("2 workers / 1 worker, steady state (10-90 % accounted)",
+        _ratio(_get(e2e, "2w_max", "steady_docs_per_s"), _get(e2e, "1w_max", "steady_docs_per_s")), None,
+        note="without start-up and tail")
+    meter = _get(e2e, "1w_max", "meter") or {}
+    wall, cpu = meter.get("wall_s"), meter.get("cpu_s") or {}
+    for name, label in (("broker", "broker JVM"), ("w1-max/worker-1", "the worker")):
+        if wall and name in cpu:
+            row(f"cores used by {label} at 1-worker max throughput (CPU s / wall s)",
+                round(cpu[name] / wall, 2), None, unit=" cores", note="out of the machine's logical CPUs")
     for n in (1, 2):
         p99 = _get(e2e, f"{n}w_half", "latency_ms", "p99")
         if _get(e2e, f"{n}w_half") is not None:
@@ -921,7 +932,7 @@ def render_markdown(result: dict[str, Any]) -> str:
                          f"{_fmt(lat.get('p99'))} | {_fmt(lat.get('max'))} | {_fmt(run.get('delivery_ms_p50'))} |")
     lines += ["", "## Ratios and targets", "", "| ratio | value | target | met |", "|---|---:|---:|:---:|"]
     for r in result.get("ratios", []):
-        unit = " ms" if r["unit"] == "ms" else "×"
+        unit = {"ms": " ms", "x": "×"}.get(r["unit"], r["unit"])
         target = "–" if r["target"] is None else (("≤ " if r["lower_is_better"] else "≥ ") + f"{r['target']:g}{unit}")
         value = "–" if r["value"] is None else f"{r['value']:.{0 if r['unit'] == 'ms' else 2}f}{unit}"
         met = {True: "✅", False: "❌", None: "–"}[r["met"]]
@@ -1117,6 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_outputs(result: dict[str, Any], out: Path, progress: Progress) -> None:
     json_path, md_path, png_path = out / "pipeline_bench.json", out / "pipeline_bench.md", out / "latency.png"
+    out.mkdir(parents=True, exist_ok=True)
     if plot_latency(result, png_path):
         result["plot"] = str(png_path)
     json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
