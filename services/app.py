@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
 from typing import Any
 
 import faust
@@ -278,11 +279,4 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
 
 def _runs_by_partition(events: list[Any]) -> list[tuple[int, list[Any]]]:
     """A batch as runs of consecutive events from one partition (order kept within each)."""
-    runs: list[tuple[int, list[Any]]] = []
-    for event in events:
-        partition = event.message.partition
-        if runs and runs[-1][0] == partition:
-            runs[-1][1].append(event)
-        else:
-            runs.append((partition, [event]))
-    return runs
+    return [(partition, list(run)) for partition, run in groupby(events, key=lambda e: e.message.partition)]
