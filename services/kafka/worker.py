@@ -3,7 +3,7 @@
 faust 0.15.3's Worker draws a spinner for every log record when the level is WARN or above, and
 so that it sees every record it sets the *root logger* to DEBUG (`Worker._setup_spinner_handler`).
 Every library's debug call then builds a `LogRecord`: trafilatura logs several per page, which
-cost ~2.5 % of a loaded worker's samples (py-spy, `bench/README.md`). A worker logs to a file
+cost ~2.5 % of a loaded worker's samples (py-spy at max throughput). A worker logs to a file
 or a container, with no terminal to spin on, so the root logger keeps the level asked for.
 """
 
@@ -18,6 +18,6 @@ class Worker(faust.Worker):
     """`faust.Worker` whose root logger stays at the requested level."""
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        # mode's logging setup has already put the root logger at `level`; skipping the spinner
+        # handler is all it takes to leave it there.
         self.spinner = None
-        if level:
-            logger.setLevel(level)
