@@ -126,8 +126,16 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     # serialise them anyway. Scale out with more worker processes instead.
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-stage")
 
-    async def run(fn: Any, *args: Any) -> list[Outcome]:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+    async def run(stage: str, fn: Any, *args: Any) -> list[Outcome]:
+        """A stage's core on the stage thread, its thread CPU time counted."""
+        def timed() -> list[Outcome]:
+            started = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                metrics.stage_cpu_seconds.labels(stage=stage).inc(time.thread_time() - started)
+
+        return await asyncio.get_running_loop().run_in_executor(executor, timed)
 
     async def deliver(outcomes: list[Outcome], stage: str) -> None:
         """Send and wait for Kafka's acknowledgement; retry while the broker is away, never drop."""
@@ -170,7 +178,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         async for events in stream.take_events(CLEAN_BATCH, within=CLEAN_BATCH_WAIT_S):
             work = [(event.value or b"", {"raw": {"partition": event.message.partition,
                                                    "offset": event.message.offset}}) for event in events]
-            await guarded("clean", [payload for payload, _ in work], lambda w=work: run(clean_many, w))
+            await guarded("clean", [payload for payload, _ in work], lambda w=work: run("clean", clean_many, w))
 
     def clean_many(work: list[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
         """The clean step over a batch, outcomes in input order (the step never raises)."""
@@ -180,7 +188,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     async def tag(stream: faust.StreamT) -> None:
         async for events in stream.take_events(TAG_BATCH, within=TAG_BATCH_WAIT_S):
             payloads = [event.value or b"" for event in events]
-            await guarded("tag", payloads, lambda p=payloads: run(tag_step, p))
+            await guarded("tag", payloads, lambda p=payloads: run("tag", tag_step, p))
 
     # Dedup state: one Deduplicator per news.tagged partition, checkpointed into the compacted topic
     # news.dedup.state and caught up from news.tagged after a restart or rebalance
@@ -265,7 +273,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                     delay = min(delay * 2, 30.0)
         deduplicator = dedup_state.get(partition)
         payloads = [event.value or b"" for event in events]
-        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: run(dedup_many, p, d))
+        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: run("dedup", dedup_many, p, d))
         dedup_state.processed(partition, last)
         if dedup_state.checkpoint_due(partition):
             await checkpoint_dedup(partition)

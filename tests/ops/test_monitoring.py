@@ -123,6 +123,7 @@ def test_exported_names_match_the_exposition() -> None:
     metrics = PipelineMetrics()
     metrics.records_in.labels(stage="clean").inc()
     metrics.stage_seconds.labels(stage="clean").observe(0.01)
+    metrics.stage_cpu_seconds.labels(stage="clean").inc(0.01)
     metrics.count_out("dedup", [
         FakeOutcome(ENRICHED, {"dedup": {"status": "unique"}, "ingested_at": "2026-01-01T00:00:00.000Z"}),
         FakeOutcome(DUPLICATES, {"dedup": {"status": "near"}}),

@@ -220,6 +220,8 @@ def test_worker_command_serves_health_ready_and_moving_metrics(worker, tmp_path:
     assert total(samples, "newsflow_records_in_total", stage="clean") == published
     for stage in ("clean", "tag", "dedup"):
         assert total(samples, "newsflow_stage_seconds_count", stage=stage) > 0, stage
+        assert total(samples, "newsflow_stage_cpu_seconds_total", stage=stage) > 0, stage
+    assert total(samples, "process_cpu_seconds_total") > 0
     assert total(samples, "newsflow_end_to_end_seconds_count") > 0
     assert total(samples, "newsflow_dedup_verdicts_total") > 0
 
