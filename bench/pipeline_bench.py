@@ -588,6 +588,41 @@ def _ready(port: int) -> dict[str, Any] | None:
         return None
 
 
+def worker_cpu(port: int) -> dict[str, float]:
+    """A worker's CPU seconds from its /metrics: the whole process, and the stage thread per stage."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return {}
+    cpu: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "process_cpu_seconds_total":
+                cpu["process"] = sample.value
+            elif sample.name == "newsflow_stage_cpu_seconds_total":
+                cpu[sample.labels["stage"]] = sample.value
+    return cpu
+
+
+def cpu_split(before: list[dict[str, float]], after: list[dict[str, float]], docs: int) -> dict[str, Any]:
+    """Milliseconds of worker CPU per document: per stage core, and the rest (Kafka, Faust, serving)."""
+    total: Counter[str] = Counter()
+    for b, a in zip(before, after, strict=True):
+        for key, value in a.items():
+            total[key] += value - b.get(key, 0.0)
+    if not docs or "process" not in total:
+        return {}
+    stages = {k: v for k, v in total.items() if k != "process"}
+    split = {f"{k}_ms_per_doc": round(1000 * v / docs, 2) for k, v in sorted(stages.items())}
+    split["stages_ms_per_doc"] = round(1000 * sum(stages.values()) / docs, 2)
+    split["process_ms_per_doc"] = round(1000 * total["process"] / docs, 2)
+    split["outside_stages_ms_per_doc"] = round(split["process_ms_per_doc"] - split["stages_ms_per_doc"], 2)
+    return split
+
+
 def wait_workers_ready(settings: Any, workers: list[Any], ports: list[int], timeout: float = 180.0) -> float:
     """Until every worker says ready and together they hold every partition of the topics they read."""
     from services.kafka.topics import CLEANED, RAW, TAGGED, load_topic_specs
@@ -684,9 +719,11 @@ class E2E:
         pids = {"broker": self.broker_pid} if self.broker_pid else {}
         pids.update({name: w.pid for name, w in zip(labels, workers, strict=True)})
         what = f"e2e {label}: " + (f"{rate:.1f} docs/s offered" if rate else "max throughput")
+        cpu_before = [worker_cpu(port) for port in ports]
         with self.progress.task(what, len(outcomes)) as advance, Meter(pids) as meter:
             observed = asyncio.run(drive(settings, outcomes, rate, workers, self.timeout, advance))
         result.update(self._summarise(observed, meter, labels))
+        result["worker_cpu_split"] = cpu_split(cpu_before, [worker_cpu(port) for port in ports], observed.accounted)
 
     @staticmethod
     def _summarise(d: Drive, meter: Meter, labels: list[str]) -> dict[str, Any]:
@@ -870,6 +907,42 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _ms_per_doc(d: dict[str, Any] | None) -> float | None:
+    rate = (d or {}).get("docs_per_cpu_s")
+    return 1000.0 / rate if rate else None
+
+
+def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[str, Any]) -> list[str]:
+    """CPU milliseconds per document, in-process against inside a worker (from its /metrics)."""
+    rows = []
+    if stages:
+        parts = [_ms_per_doc(stages.get(k)) for k in ("clean", "tag", "dedup")]
+        known = [x for x in parts if x is not None]
+        rows.append(["each stage core alone, in-process", *parts, sum(known) if known else None, None,
+                     _ms_per_doc(chain), None])
+    for key, run in e2e.items():
+        split = run.get("worker_cpu_split") or {}
+        if not split:
+            continue
+        broker = _get(run, "meter", "cpu_s", "broker")
+        docs = run.get("accounted") or 0
+        rows.append([f"end to end, {key.replace('w_', ' worker(s), ')} (all workers)",
+                     *(split.get(f"{k}_ms_per_doc") for k in ("clean", "tag", "dedup")),
+                     split.get("stages_ms_per_doc"), split.get("outside_stages_ms_per_doc"),
+                     split.get("process_ms_per_doc"), 1000.0 * broker / docs if broker is not None and docs else None])
+    if not rows:
+        return []
+    lines = ["", "## Where the CPU goes (ms of CPU per document)", "",
+             "In a worker, the stage thread's CPU time per stage core comes from `newsflow_stage_cpu_seconds_total` "
+             "and the whole process from `process_cpu_seconds_total` (its /metrics, before and after the run); "
+             "*outside the cores* is Kafka clients, Faust, serialisation and serving. The in-process row's "
+             "*process* column is the chain.", "",
+             "| where | clean | tag | dedup | stage cores | outside the cores | process | broker JVM |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join([row[0], *(_fmt(x, 2) for x in row[1:])]) + " |" for row in rows]
+    return lines
+
+
 def render_markdown(result: dict[str, Any]) -> str:
     m, c = result["machine"], result["corpus"]
     ip, e2e = result.get("inprocess", {}), _get(result, "e2e", "runs") or {}
@@ -930,6 +1003,7 @@ def render_markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {n} | {_fmt(run.get('offered_rate'))} | {run.get('accounted')}/{run.get('docs')} | "
                          f"{lat.get('samples')} | {_fmt(lat.get('p50'))} | {_fmt(lat.get('p95'))} | "
                          f"{_fmt(lat.get('p99'))} | {_fmt(lat.get('max'))} | {_fmt(run.get('delivery_ms_p50'))} |")
+    lines += cpu_table(st, ch.get("whole_corpus"), e2e)
     lines += ["", "## Ratios and targets", "", "| ratio | value | target | met |", "|---|---:|---:|:---:|"]
     for r in result.get("ratios", []):
         unit = {"ms": " ms", "x": "×"}.get(r["unit"], r["unit"])

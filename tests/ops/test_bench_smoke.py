@@ -61,3 +61,19 @@ def test_help_runs() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "--quick" in proc.stdout and "--docs" in proc.stdout and "--profile" in proc.stdout
+
+
+def test_cpu_split_per_document_from_worker_metrics() -> None:
+    """Two workers' /metrics before and after a run: summed, per document, the rest outside the cores."""
+    from bench.pipeline_bench import cpu_split, cpu_table
+
+    before = [{"process": 10.0, "clean": 4.0, "tag": 1.0, "dedup": 0.5}, {"process": 9.0, "clean": 3.0}]
+    after = [{"process": 20.0, "clean": 10.0, "tag": 2.0, "dedup": 1.5}, {"process": 19.0, "clean": 9.0, "tag": 1.0}]
+    split = cpu_split(before, after, docs=1000)
+    assert split == {"clean_ms_per_doc": 12.0, "dedup_ms_per_doc": 1.0, "tag_ms_per_doc": 2.0,
+                     "stages_ms_per_doc": 15.0, "process_ms_per_doc": 20.0, "outside_stages_ms_per_doc": 5.0}
+    assert cpu_split(before, [{}, {}], docs=1000) == {}  # a worker that did not answer: no split
+    rows = cpu_table({}, None, {"2w_max": {"worker_cpu_split": split, "accounted": 1000,
+                                           "meter": {"cpu_s": {"broker": 3.0}}}})
+    assert rows[-1] == ("| end to end, 2 worker(s), max (all workers) "
+                        "| 12.00 | 2.00 | 1.00 | 15.00 | 5.00 | 20.00 | 3.00 |")
