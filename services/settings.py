@@ -107,6 +107,11 @@ class Settings(BaseSettings):
 
     # Local broker
     broker_heap_mb: int = Field(default=512)
+    broker_jvm_options: str = Field(
+        default="",
+        description="Extra JVM options for the local broker, after ours (so they win), e.g. "
+        "'-XX:TieredStopAtLevel=4' for the C2 JIT compiler as well (ours stop at C1: less compiling).",
+    )
     controller_port: int | None = Field(
         default=None, description="Local broker's KRaft controller port (default: a free port)."
     )

@@ -211,3 +211,21 @@ def test_is_reachable_false_for_closed_port() -> None:
     assert not is_reachable(f"127.0.0.1:{free_port()}", timeout=1)
     assert not is_reachable("not a bootstrap", timeout=1)
     assert time.monotonic() - t0 < 5
+
+
+def test_jvm_options_come_after_ours(tmp_path: Path) -> None:
+    """C1-only JIT by default; NEWSFLOW_BROKER_JVM_OPTIONS lands after it, so its flags win."""
+    ours = LocalBroker(Settings(home=tmp_path)).launch_command("java", "cp")
+    assert "-XX:TieredStopAtLevel=1" in ours
+    assert ours[-4:-2] == ["-cp", "cp"]
+    theirs = LocalBroker(Settings(home=tmp_path, broker_jvm_options="-XX:TieredStopAtLevel=4 -Dx='a b'"))
+    cmd = theirs.launch_command("java", "cp")
+    assert cmd.index("-XX:TieredStopAtLevel=4") > cmd.index("-XX:TieredStopAtLevel=1")
+    assert "-Dx=a b" in cmd and cmd.index("-Dx=a b") < cmd.index("-cp")
+
+
+@pytest.mark.broker
+def test_running_broker_uses_our_jvm_options(kafka_broker: RunningBroker) -> None:
+    pid = kafka_broker.broker.status().pid
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"-XX:TieredStopAtLevel=1" in cmdline

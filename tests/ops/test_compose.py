@@ -220,7 +220,8 @@ def test_every_env_example_line_is_explained() -> None:
 
 def test_settings_reach_the_containers() -> None:
     """Every NEWSFLOW_* setting that applies in a container is passed to the newsflow services."""
-    local_only = {"NEWSFLOW_TOPICS_FILE", "NEWSFLOW_BROKER_HEAP_MB", "NEWSFLOW_CONTROLLER_PORT"}
+    local_only = {"NEWSFLOW_TOPICS_FILE", "NEWSFLOW_BROKER_HEAP_MB", "NEWSFLOW_BROKER_JVM_OPTIONS",
+                  "NEWSFLOW_CONTROLLER_PORT"}
     for name, service in all_services(False).items():
         if runs_newsflow_image(service):
             env = service["environment"]
