@@ -1,0 +1,110 @@
+"""`take_batches`: full batches at once, a partial one `within` after its first event, nothing
+while idle, and every event acknowledged only after the agent is done with its batch.
+
+Faust's agent test context runs the agent on an in-memory channel: no broker is involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import pytest
+
+from services.kafka.batching import take_batches
+
+WITHIN = 0.05
+
+
+@pytest.fixture
+def app() -> faust.App:
+    return faust.App("newsflow-test-batching", broker="kafka://127.0.0.1:1", value_serializer="raw")
+
+
+def collecting_agent(app: faust.App, batches: list[list[Any]], max_: int = 4,
+                     acked_before: list[list[bool]] | None = None) -> Any:
+    @app.agent()
+    async def agent(stream: faust.StreamT) -> None:
+        async for events in take_batches(stream, max_, within=WITHIN):
+            batches.append([event.value for event in events])
+            if acked_before is not None:
+                acked_before.append([event.message.acked for event in events])
+
+    return agent
+
+
+async def until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+def test_full_batches_then_the_rest_after_the_wait(app: faust.App) -> None:
+    batches: list[list[Any]] = []
+    agent = collecting_agent(app, batches)
+
+    async def scenario() -> None:
+        async with agent.test_context() as running:
+            for i in range(10):
+                await running.put(i)
+            await until(lambda: sum(map(len, batches)) == 10)
+
+    asyncio.run(scenario())
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_a_lone_event_after_idleness_is_delivered_alone(app: faust.App) -> None:
+    batches: list[list[Any]] = []
+    agent = collecting_agent(app, batches)
+
+    async def scenario() -> None:
+        async with agent.test_context() as running:
+            await asyncio.sleep(3 * WITHIN)  # idle for longer than the wait
+            await running.put(b"late")
+            await until(lambda: batches)
+
+    asyncio.run(scenario())
+    assert batches == [[b"late"]]
+
+
+def test_an_idle_agent_does_not_wake_up(app: faust.App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """faust's take_events waits `within` in a loop; here the agent waits once for a first event."""
+    waits: list[float | None] = []
+    original = faust.Stream.wait_for_stopped
+
+    async def counting(self: Any, *coros: Any, timeout: float | None = None) -> bool:
+        waits.append(timeout)
+        return await original(self, *coros, timeout=timeout)
+
+    monkeypatch.setattr(faust.Stream, "wait_for_stopped", counting)
+    batches: list[list[Any]] = []
+    agent = collecting_agent(app, batches)
+
+    async def scenario() -> None:
+        async with agent.test_context():
+            await asyncio.sleep(10 * WITHIN)
+
+    asyncio.run(scenario())
+    assert batches == []
+    assert waits == [None], waits  # one wait, without a timeout
+
+
+def test_events_are_acknowledged_after_their_batch(app: faust.App) -> None:
+    batches: list[list[Any]] = []
+    acked_before: list[list[bool]] = []
+    agent = collecting_agent(app, batches, max_=3, acked_before=acked_before)
+    messages: list[Any] = []
+
+    async def scenario() -> None:
+        async with agent.test_context() as running:
+            for i in range(5):
+                event = await running.put(i)
+                messages.append(event.message)
+            await until(lambda: sum(map(len, batches)) == 5)
+            await until(lambda: all(m.acked for m in messages))
+
+    asyncio.run(scenario())
+    assert batches == [[0, 1, 2], [3, 4]]
+    assert acked_before == [[False] * 3, [False] * 2]  # none acknowledged while the agent held it
