@@ -12,7 +12,8 @@ Measures, on the same raw records (bench/corpus.py):
   4. end to end through a local Kafka broker with 1 and 2 worker processes: max throughput (all
      published at once, clock stopped when the Ledger has accounted for every id), then latency
      ingest -> news.enriched at a fixed offered rate of 50 % of that maximum;
-  5. peak RSS of every process (driver, each worker, broker JVM), CPU seconds, load average.
+  5. peak RSS of every process (driver, each worker, broker JVM), CPU seconds, load average, and
+     each worker's CPU per document split into the stage cores and the rest (from its /metrics).
 
 Writes <out>/pipeline_bench.json, <out>/pipeline_bench.md (tables, ratios, targets),
 <out>/latency.png, and with --profile <out>/profile.html and <out>/profile.txt. See bench/README.md.
