@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import math
 import os
 import platform
@@ -1161,6 +1162,10 @@ def main(argv: list[str] | None = None) -> int:
         "phases": {},
     }
     corpus = build_corpus(args.docs, args.seed, args.shared, args.html_share, args.synthetic)
+    # The corpus is a big long-lived heap: a full collection of it (~100 ms) would stop the
+    # driver's publishing and reading and show up as pipeline latency. Workers freeze theirs too.
+    gc.collect()
+    gc.freeze()
     result["corpus"] = corpus.stats()
     if corpus.source == "synthetic":
         progress.log(f"[yellow]NOTE:[/] {corpus.note}")
