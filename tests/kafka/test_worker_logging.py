@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ def restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    gc.unfreeze()  # the Worker froze the test process's objects
 
 
 def _root_level_after_setup(worker_class: type[faust.Worker]) -> int:
