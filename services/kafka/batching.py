@@ -8,9 +8,11 @@ doing nothing (measured: `strace -c` and /proc CPU ticks on a worker with no inp
 fill, as a Kafka producer's `linger.ms` does. Under load nothing changes: batches fill while the
 previous one is processed.
 
-The body follows faust-streaming 0.15.3's `take_events` (same buffer hand-over and acking: an
-event is acknowledged only after the agent has finished with its batch); only the waiting
-differs. `tests/kafka/test_batching.py` pins the behaviour.
+The body follows faust-streaming 0.15.3's `take_events` (the same buffer hand-over) with two
+differences: the waiting, and acknowledging. faust acknowledges a batch in a `finally`, so also
+when the agent is cancelled in the middle of it (a shutdown while its outputs are still being
+sent), and its offsets may then be committed; here a batch is acknowledged only when the agent
+asks for the next one. `tests/kafka/test_batching.py` pins the behaviour.
 """
 
 from __future__ import annotations
@@ -72,15 +74,18 @@ async def take_batches(stream: faust.StreamT, max_: int, within: float) -> Async
             consuming = asyncio.get_running_loop().create_future()
             try:
                 yield list(buffer)
-            finally:
-                events = list(buffer)
+            except GeneratorExit:  # the agent stopped inside the batch: leave it unacknowledged
                 buffer.clear()
-                first.clear()
-                for event in events:
-                    await stream.ack(event)
                 notify(consuming)
-                full.clear()
-                consumed.set()
+                raise
+            events = list(buffer)  # the agent asked for the next batch: it is done with this one
+            buffer.clear()
+            first.clear()
+            for event in events:
+                await stream.ack(event)
+            notify(consuming)
+            full.clear()
+            consumed.set()
     finally:
         stream.enable_acks = acks_enabled
         stream._processors.remove(add_to_buffer)  # type: ignore[attr-defined]

@@ -108,3 +108,25 @@ def test_events_are_acknowledged_after_their_batch(app: faust.App) -> None:
     asyncio.run(scenario())
     assert batches == [[0, 1, 2], [3, 4]]
     assert acked_before == [[False] * 3, [False] * 2]  # none acknowledged while the agent held it
+
+
+def test_a_batch_the_agent_does_not_finish_stays_unacknowledged(app: faust.App) -> None:
+    """Stopped inside a batch (shutdown, cancellation): its events must be redelivered, not committed."""
+    messages: list[Any] = []
+    inside = asyncio.Event()
+
+    @app.agent()
+    async def agent(stream: faust.StreamT) -> None:
+        async for _events in take_batches(stream, 2, within=WITHIN):
+            inside.set()
+            await asyncio.sleep(3600)  # e.g. waiting for Kafka's acknowledgement when the worker stops
+
+    async def scenario() -> None:
+        async with agent.test_context() as running:
+            for i in range(2):
+                messages.append((await running.put(i)).message)
+            await asyncio.wait_for(inside.wait(), 5)
+        # leaving the context stopped the agent in the middle of its batch
+
+    asyncio.run(scenario())
+    assert messages and not any(m.acked for m in messages)
