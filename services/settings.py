@@ -6,6 +6,7 @@ each variable. Secrets (`kafka_sasl_password`) are `SecretStr` so they never pri
 
 from __future__ import annotations
 
+import shlex
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,16 @@ class Settings(BaseSettings):
     def _known_protocol(cls, value: str) -> str:
         if value not in SECURITY_PROTOCOLS:
             raise ValueError(f"NEWSFLOW_KAFKA_SECURITY_PROTOCOL must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        return value
+
+    @field_validator("broker_jvm_options")
+    @classmethod
+    def _shell_words(cls, value: str) -> str:
+        """Split as a shell would when the broker starts; a quote left open is an error now, not then."""
+        try:
+            shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"NEWSFLOW_BROKER_JVM_OPTIONS is not valid shell words ({exc}): {value!r}") from None
         return value
 
     @field_validator("fetch_user_agent", "user_topics_file", "kafka_sasl_mechanism", "kafka_sasl_username",

@@ -229,3 +229,8 @@ def test_running_broker_uses_our_jvm_options(kafka_broker: RunningBroker) -> Non
     pid = kafka_broker.broker.status().pid
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     assert b"-XX:TieredStopAtLevel=1" in cmdline
+
+
+def test_unbalanced_jvm_options_are_refused_with_the_variable_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="NEWSFLOW_BROKER_JVM_OPTIONS"):
+        Settings(home=tmp_path, broker_jvm_options="-Dx='unclosed")
