@@ -611,6 +611,8 @@ def worker_cpu(port: int) -> dict[str, float]:
 
 def cpu_split(before: list[dict[str, float]], after: list[dict[str, float]], docs: int) -> dict[str, Any]:
     """Milliseconds of worker CPU per document: per stage core, and the rest (Kafka, Faust, serving)."""
+    if not all(before) or not all(after):  # a worker did not answer: a partial sum would mislead
+        return {}
     total: Counter[str] = Counter()
     for b, a in zip(before, after, strict=True):
         for key, value in a.items():

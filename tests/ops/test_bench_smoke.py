@@ -73,6 +73,7 @@ def test_cpu_split_per_document_from_worker_metrics() -> None:
     assert split == {"clean_ms_per_doc": 12.0, "dedup_ms_per_doc": 1.0, "tag_ms_per_doc": 2.0,
                      "stages_ms_per_doc": 15.0, "process_ms_per_doc": 20.0, "outside_stages_ms_per_doc": 5.0}
     assert cpu_split(before, [{}, {}], docs=1000) == {}  # a worker that did not answer: no split
+    assert cpu_split(before, [after[0], {}], docs=1000) == {}  # not one worker's CPU over all documents
     rows = cpu_table({}, None, {"2w_max": {"worker_cpu_split": split, "accounted": 1000,
                                            "meter": {"cpu_s": {"broker": 3.0}}}})
     assert rows[-1] == ("| end to end, 2 worker(s), max (all workers) "
