@@ -49,6 +49,7 @@ INSTALL_HINT = "apt-get install openjdk-17-jre-headless maven"
 MIN_JAVA = 17  # Kafka 4.x brokers and tools need Java 17+
 MAX_HEAP_MB = 512
 MIN_HEAP_MB = 256  # Kafka 4.1 OOMs during startup at 128 MB; 160 works, keep headroom
+DEDUPE_BUFFER_BYTES = 32 * 1024 * 1024  # the log cleaner's offset map, taken from the heap
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 NODE_ID = 1
@@ -864,6 +865,10 @@ class LocalBroker:
             "replica.fetch.max.bytes": max_bytes,
             "num.network.threads": "2",
             "num.io.threads": "4",
+            # The log cleaner takes its whole dedupe buffer from the heap when it starts: 128 MB by
+            # default, half of a 256 MB heap, and a broker restarted after a kill then ran out of
+            # heap recovering its logs (CI). 32 MB still maps ~1.3M keys per cleaning pass.
+            "log.cleaner.dedupe.buffer.size": str(DEDUPE_BUFFER_BYTES),
         }
         if self.sasl_enabled:
             props.update(self._sasl_properties())

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from services.broker import BrokerError, LocalBroker, free_port, is_reachable, kafka_version, probe
+from services.broker.local import MIN_HEAP_MB
 from services.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ def test_broker_config(kafka_broker: RunningBroker) -> None:
     assert configs["auto.create.topics.enable"].value == "false"
     assert configs["message.max.bytes"].value == str(kafka_broker.settings.max_message_bytes)
     assert configs["group.initial.rebalance.delay.ms"].value == "0"
+    # the cleaner's offset map comes out of the heap at start; Kafka's 128 MB is half our minimum heap
+    assert int(configs["log.cleaner.dedupe.buffer.size"].value) * 4 <= MIN_HEAP_MB * 1024 * 1024
 
 
 @pytest.mark.broker
