@@ -78,3 +78,13 @@ def test_cpu_split_per_document_from_worker_metrics() -> None:
                                            "meter": {"cpu_s": {"broker": 3.0}}}})
     assert rows[-1] == ("| end to end, 2 worker(s), max (all workers) "
                         "| 12.00 | 2.00 | 1.00 | 15.00 | 5.00 | 20.00 | 3.00 |")
+
+
+def test_steady_latencies_leave_out_the_first_tenth_of_the_run() -> None:
+    from bench.pipeline_bench import steady_latencies
+
+    # (publish time s, latency ms): a start-up burst in the first second of a 20 s run
+    series = [(0.0, 700.0), (0.5, 650.0), (1.9, 90.0), (2.0, 80.0), (10.0, 60.0), (20.0, 70.0)]
+    assert steady_latencies(series) == [80.0, 60.0, 70.0]
+    assert steady_latencies(series, skip=0.0) == [ms for _, ms in series]
+    assert steady_latencies([]) == []
