@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 TAG_BATCH = 64
 TAG_BATCH_WAIT_S = 0.001
 # Clean takes small batches too. Why: an input is acknowledged only after Kafka acknowledged its
-# outputs, and while one record waits for that (linger + round trip, ~5-10 ms) the stage thread
+# outputs, and while one record waits for that (linger + the broker's round trip) the stage thread
 # would idle; a batch pays that wait once. Small, because one page costs ~20-40 ms to clean.
 CLEAN_BATCH = 8
 CLEAN_BATCH_WAIT_S = 0.001
