@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.dedup.core import Deduplicator
+from services.dedup.fingerprint import normalize
 
 text = st.text(max_size=400)
 when = st.one_of(
@@ -46,10 +47,13 @@ def test_check_never_raises_and_is_deterministic(stream: list[dict[str, Any]]) -
 
 @settings(max_examples=30, deadline=None)
 @given(st.text(min_size=1, max_size=300), st.text(max_size=300))
+@example(body="\xad", title="")  # found by hypothesis in a full run: invisible-only text is blank
 def test_same_text_twice_is_a_duplicate(body: str, title: str) -> None:
     d = Deduplicator()
     d.check({"id": "one", "title": title, "text": body, "ingested_at": "2026-01-01T00:00:00Z"})
     v = d.check({"id": "two", "title": title, "text": body, "ingested_at": "2026-01-01T00:00:00Z"})
     _valid(v)
-    if body.strip() or title.strip():
+    # blank as dedup sees it: nothing left after normalising (a lone soft hyphen "\xad" is not
+    # whitespace to str.strip, but carries no text), which gets no exact key by design
+    if normalize(body) or normalize(title):
         assert v["status"] == "duplicate" and v["duplicate_of"] == "one"
