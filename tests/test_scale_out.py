@@ -61,6 +61,25 @@ def wait_ready(port: int, timeout: float = 90.0) -> dict[str, Any]:
     raise AssertionError(f"worker on port {port} never became ready")
 
 
+def owned(assignment: list[str], topic: str) -> list[str]:
+    return [tp for tp in assignment if tp.rsplit(":", 1)[0] == topic]
+
+
+def settled_assignment(settings: Settings, ports: list[int], timeout: float = 90.0) -> list[list[str]]:
+    """Each worker's assigned "topic:partition"s, once together they hold every input partition once."""
+    needed = {f"{settings.topic(t)}:{p}" for t, n in (("news.raw", 4), ("news.cleaned", 4), ("news.tagged", 1))
+              for p in range(n)}
+    deadline = time.monotonic() + timeout
+    layout: list[list[str]] = []
+    while time.monotonic() < deadline:
+        layout = [[tp for tp in wait_ready(port).get("assignment", []) if tp in needed] for port in ports]
+        held = [tp for assignment in layout for tp in assignment]
+        if sorted(held) == sorted(needed):
+            return layout
+        time.sleep(0.5)
+    raise AssertionError(f"the workers never held every input partition exactly once: {layout}")
+
+
 def where(settings: Settings, ids: set[str]) -> dict[str, list[tuple[str, int, int]]]:
     """For a failure message: on which intermediate topics (partition, offset) the missing ids are."""
     found: dict[str, list[tuple[str, int, int]]] = {i: [] for i in ids}
@@ -84,6 +103,13 @@ def test_two_workers_one_killed_nothing_lost(kafka_broker: Any, tmp_path: Path) 
     try:
         for port in ports:
             wait_ready(port)
+        layout = settled_assignment(base, ports)
+        dedup_owner = next(a for a in layout if f"{base.topic('news.tagged')}:0" in a)
+        other = next(a for a in layout if a is not dedup_owner)
+        # dealt by stage cost (services/kafka/assignor.py): clean split evenly, tag all on the other
+        assert [len(owned(a, base.topic("news.raw"))) for a in (dedup_owner, other)] == [2, 2], layout
+        assert not owned(dedup_owner, base.topic("news.cleaned")), layout
+        assert len(owned(other, base.topic("news.cleaned"))) == 4, layout
         before = metric_total(ports[0], "newsflow_records_in_total") + metric_total(
             ports[1], "newsflow_records_in_total")
         docs = synthetic_articles(tmp_path, 300)
