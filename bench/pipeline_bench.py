@@ -912,12 +912,26 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     row("2 workers / 1 worker, steady state (10-90 % accounted)",
         _ratio(_get(e2e, "2w_max", "steady_docs_per_s"), _get(e2e, "1w_max", "steady_docs_per_s")), None,
         note="without start-up and tail")
+    row("2 workers / 1 worker, docs per worker CPU-s",
+        _ratio(_get(e2e, "2w_max", "docs_per_worker_cpu_s"), _get(e2e, "1w_max", "docs_per_worker_cpu_s")), None,
+        note="1.0: a second worker adds no work per document; what the cores allow is the rest")
     meter = _get(e2e, "1w_max", "meter") or {}
     wall, cpu = meter.get("wall_s"), meter.get("cpu_s") or {}
     for name, label in (("broker", "broker JVM"), ("w1-max/worker-1", "the worker")):
         if wall and name in cpu:
             row(f"cores used by {label} at 1-worker max throughput (CPU s / wall s)",
                 round(cpu[name] / wall, 2), None, unit=" cores", note="out of the machine's logical CPUs")
+    cores = workers_cores(_get(e2e, "2w_max", "meter") or {})
+    if cores:
+        row("cores used at 2-worker max throughput: broker JVM, driver, each worker",
+            None, None, unit="", note=" / ".join(f"{name} {value:.2f}" for name, value in cores.items()))
+        one = workers_cores(meter)
+        row("cores the workers got, 2 workers / 1 worker",
+            _ratio(sum(v for k, v in cores.items() if "worker" in k), sum(v for k, v in one.items() if "worker" in k)),
+            None, note="the throughput ratio is this times the ratio per worker CPU-s")
+        busy = [v for k, v in cores.items() if "worker" in k]
+        row("busiest worker / mean of the 2 workers, CPU", _ratio(max(busy), sum(busy) / len(busy)), None,
+            note="1.0: the partitions split the work evenly; services/kafka/assignor.py")
     for n in (1, 2):
         p99 = _get(e2e, f"{n}w_half", "latency_ms", "p99")
         if _get(e2e, f"{n}w_half") is not None:
@@ -927,6 +941,14 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
                 steady_p99(_get(e2e, f"{n}w_half")), None, unit="ms",
                 note="start-up excluded, as for steady throughput")
     return rows
+
+
+def workers_cores(meter: dict[str, Any]) -> dict[str, float]:
+    """Cores (CPU s / wall s) each metered process used in a run: broker, driver and workers."""
+    wall, cpu = meter.get("wall_s"), meter.get("cpu_s") or {}
+    if not wall:
+        return {}
+    return {name.rsplit("/", 1)[-1]: round(value / wall, 2) for name, value in cpu.items()}
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
