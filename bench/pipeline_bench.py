@@ -921,11 +921,11 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
         if wall and name in cpu:
             row(f"cores used by {label} at 1-worker max throughput (CPU s / wall s)",
                 round(cpu[name] / wall, 2), None, unit=" cores", note="out of the machine's logical CPUs")
-    cores = workers_cores(_get(e2e, "2w_max", "meter") or {})
+    cores = cores_by_process(_get(e2e, "2w_max", "meter") or {})
     if cores:
         row("cores used at 2-worker max throughput: broker JVM, driver, each worker",
             None, None, unit="", note=" / ".join(f"{name} {value:.2f}" for name, value in cores.items()))
-        one = workers_cores(meter)
+        one = cores_by_process(meter)
         row("cores the workers got, 2 workers / 1 worker",
             _ratio(sum(v for k, v in cores.items() if "worker" in k), sum(v for k, v in one.items() if "worker" in k)),
             None, note="the throughput ratio is this times the ratio per worker CPU-s")
@@ -943,7 +943,7 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def workers_cores(meter: dict[str, Any]) -> dict[str, float]:
+def cores_by_process(meter: dict[str, Any]) -> dict[str, float]:
     """Cores (CPU s / wall s) each metered process used in a run: broker, driver and workers."""
     wall, cpu = meter.get("wall_s"), meter.get("cpu_s") or {}
     if not wall:

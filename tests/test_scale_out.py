@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from services.broker import free_port
-from services.kafka.topics import ensure_topics
+from services.kafka.topics import ensure_topics, load_topic_specs
 from services.settings import Settings
 from services.up import ingest_and_wait, start_child
 from tests.kafka_verify import read_topic
@@ -67,8 +67,9 @@ def owned(assignment: list[str], topic: str) -> list[str]:
 
 def settled_assignment(settings: Settings, ports: list[int], timeout: float = 90.0) -> list[list[str]]:
     """Each worker's assigned "topic:partition"s, once together they hold every input partition once."""
-    needed = {f"{settings.topic(t)}:{p}" for t, n in (("news.raw", 4), ("news.cleaned", 4), ("news.tagged", 1))
-              for p in range(n)}
+    specs = load_topic_specs(settings.topics_file)
+    needed = {f"{settings.topic(t)}:{p}" for t in ("news.raw", "news.cleaned", "news.tagged")
+              for p in range(specs[t].partitions)}
     deadline = time.monotonic() + timeout
     layout: list[list[str]] = []
     while time.monotonic() < deadline:

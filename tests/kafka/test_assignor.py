@@ -78,8 +78,8 @@ class Cluster:
 
 
 def faust_app(guarantee: str) -> faust.App:
-    costs = {t: ms for t, ms in STAGE_COST_MS.items()}
-    return faust.App("assignor-test", processing_guarantee=guarantee, PartitionAssignor=stage_cost_assignor(costs))
+    return faust.App("assignor-test", processing_guarantee=guarantee,
+                     PartitionAssignor=stage_cost_assignor(STAGE_COST_MS))
 
 
 def assign(app: faust.App, members: list[str]) -> dict[str, Any]:
