@@ -10,8 +10,10 @@ Measures, on the same raw records (bench/corpus.py):
   2. each stage core alone: CleanStep, TagStep (micro-batches as the tag agent takes them), DedupStep;
   3. the whole in-process chain (`Pipeline`, what `newsflow process` runs);
   4. end to end through a local Kafka broker with 1 and 2 worker processes: max throughput (all
-     published at once, clock stopped when the Ledger has accounted for every id), then latency
-     ingest -> news.enriched at a fixed offered rate of 50 % of that maximum;
+     published at once, clock stopped when the Ledger has accounted for every id) in --rounds rounds,
+     each with its own chain run and the worker counts in alternating order (ratios are taken within
+     a round, the median over rounds reported), then latency ingest -> news.enriched at a fixed offered
+     rate of 50 % of the median maximum;
   5. peak RSS of every process (driver, each worker, broker JVM), CPU seconds, load average, and
      each worker's CPU per document split into the stage cores and the rest (from its /metrics).
 
@@ -29,6 +31,7 @@ import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -804,6 +807,73 @@ def _listening_pid(bootstrap: str) -> int | None:
     return None
 
 
+def max_throughput_rounds(settings: Any, e2e: E2E, outcomes: list[Any], args: argparse.Namespace,
+                          progress: Progress) -> list[dict[str, Any]]:
+    """Max-throughput runs in rounds: the in-process chain, then each worker count, order reversed
+    every other round (1w 2w, 2w 1w, …).
+
+    Why: this machine's speed drifts by up to 1.5x between minutes, more than the ratios we judge.
+    Ratios are taken within a round, between runs a minute apart, and the median over rounds is
+    reported; alternating the order cancels a steady drift across a round.
+    """
+    rounds: list[dict[str, Any]] = []
+    for r in range(args.rounds):
+        order = list(args.workers) if r % 2 == 0 else list(reversed(args.workers))
+        entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {}}
+        pipeline = ready_pipeline(settings)  # fresh: dedup starts empty, as in a fresh worker
+        with progress.task(f"round {r + 1}/{args.rounds}: in-process chain", len(outcomes)) as advance, \
+                _clock() as c:
+            run_chain(pipeline, outcomes, advance)
+        entry["chain"] = _speed(len(outcomes), c["wall"], c["cpu"])
+        del pipeline
+        for n in order:
+            progress.log(f"[bold]round {r + 1}/{args.rounds}, end to end, {n} worker(s)[/]: "
+                         f"max throughput over {len(outcomes)} documents")
+            entry["runs"][f"{n}w"] = e2e.run(f"w{n}-max-r{r + 1}", n, outcomes, None)
+        rounds.append(entry)
+    return rounds
+
+
+def median_run(rounds: list[dict[str, Any]], workers: int) -> dict[str, Any] | None:
+    """The max-throughput run with `workers` whose docs/s is the median over the rounds (a failed run
+    if any failed), so the tables show one real run."""
+    runs = [r["runs"][f"{workers}w"] for r in rounds if f"{workers}w" in r["runs"]]
+    if not runs:
+        return None
+    failed = [run for run in runs if run.get("failure") or not run.get("docs_per_s")]
+    if failed:
+        return failed[0]
+    return sorted(runs, key=lambda run: run["docs_per_s"])[len(runs) // 2]
+
+
+def round_ratios(rounds: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per-round ratios: 1-worker end to end / chain (wall and per CPU-s), 2 workers / 1 worker
+    (wall, per worker CPU-s, and cores the workers got)."""
+    out: dict[str, list[float]] = {"e2e_vs_chain": [], "e2e_vs_chain_cpu": [], "two_vs_one": [],
+                                   "two_vs_one_cpu": [], "two_vs_one_cores": []}
+
+    def add(key: str, value: float | None) -> None:
+        if value is not None:
+            out[key].append(value)
+
+    for entry in rounds:
+        runs, chain = entry["runs"], entry.get("chain") or {}
+        one, two = runs.get("1w") or {}, runs.get("2w") or {}
+        if one.get("failure") or two.get("failure"):
+            continue
+        add("e2e_vs_chain", _ratio(one.get("docs_per_s"), chain.get("docs_per_s")))
+        add("e2e_vs_chain_cpu", _ratio(one.get("docs_per_worker_cpu_s"), chain.get("docs_per_cpu_s")))
+        add("two_vs_one", _ratio(two.get("docs_per_s"), one.get("docs_per_s")))
+        add("two_vs_one_cpu", _ratio(two.get("docs_per_worker_cpu_s"), one.get("docs_per_worker_cpu_s")))
+        add("two_vs_one_cores", _ratio(_workers_cores(two), _workers_cores(one)))
+    return out
+
+
+def _workers_cores(run: dict[str, Any]) -> float | None:
+    cores = [v for k, v in cores_by_process(run.get("meter") or {}).items() if "worker" in k]
+    return sum(cores) if cores else None
+
+
 def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssSampler,
               progress: Progress) -> dict[str, Any]:
     from services.broker import LocalBroker, free_port, is_reachable
@@ -835,9 +905,11 @@ def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssS
         e2e = E2E(settings, tmp, sampler, broker_pid, progress, args.timeout, log_dir=args.out / "logs",
                   worker_loglevel=args.worker_loglevel)
         outcomes = corpus.outcomes()
+        result["rounds"] = max_throughput_rounds(settings, e2e, outcomes, args, progress)
         for n in args.workers:
-            progress.log(f"[bold]end to end, {n} worker(s)[/]: max throughput over {len(outcomes)} documents")
-            max_run = e2e.run(f"w{n}-max", n, outcomes, None)
+            max_run = median_run(result["rounds"], n)
+            if max_run is None:
+                continue
             result["runs"][f"{n}w_max"] = max_run
             if max_run.get("failure") or not max_run.get("docs_per_s"):
                 progress.log(f"[red]max-throughput run with {n} worker(s) failed: {max_run.get('failure')}[/]")
@@ -847,6 +919,8 @@ def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssS
             progress.log(f"end to end, {n} worker(s): latency at {rate:.1f} docs/s "
                          f"({args.load:.0%} of max) over {count} documents")
             result["runs"][f"{n}w_half"] = e2e.run(f"w{n}-half", n, outcomes[:count], rate)
+        for entry in result["rounds"]:  # the median runs are in "runs" whole; the rest need no series
+            entry["runs"] = {k: {**v, "series": None} for k, v in entry["runs"].items()}
         if broker_pid:
             now = _cpu_s(broker_pid)
             result["broker"]["cpu_s_total"] = round(now - cpu_at_start, 1) if now and cpu_at_start else None
@@ -883,8 +957,8 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     chain_html, chain = _get(ip, "chain", "html_only"), _get(ip, "chain", "whole_corpus")
     rows = []
 
-    def row(name: str, value: float | None, target: float | None, unit: str = "x", lower_is_better: bool = False,
-            note: str = "") -> None:
+    def row(name: str, value: float | None, note: str = "", target: float | None = None, unit: str = "x",
+            lower_is_better: bool = False) -> None:
         met = None
         if value is not None and target is not None:
             met = value <= target if lower_is_better else value >= target
@@ -895,51 +969,66 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     # own options (fast mode, no comments) make bare trafilatura ~1.5x faster, so that line is stricter.
     row("chain / bare trafilatura (defaults), HTML docs, docs/s",
         _ratio(_get(chain_html or {}, "docs_per_s"), _get(bare_def or {}, "docs_per_s")),
-        TARGETS["chain_vs_bare"], note="the target's ratio: trafilatura.extract as it comes")
+        "the target's ratio: trafilatura.extract as it comes", target=TARGETS["chain_vs_bare"])
     row("chain / bare trafilatura (defaults), HTML docs, docs per CPU-s",
         _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_def or {}, "docs_per_cpu_s")),
-        TARGETS["chain_vs_bare"], note="robust to machine load")
+        "robust to machine load", target=TARGETS["chain_vs_bare"])
     row("chain / bare trafilatura (the cleaner's options), HTML docs, docs per CPU-s",
-        _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_opts or {}, "docs_per_cpu_s")), None,
-        note="stricter: trafilatura in fast mode too, without the cleaner's own work")
+        _ratio(_get(chain_html or {}, "docs_per_cpu_s"), _get(bare_opts or {}, "docs_per_cpu_s")),
+        "stricter: trafilatura in fast mode too, without the cleaner's own work")
+    per_round = round_ratios(_get(result, "e2e", "rounds") or [])
+
+    def over_rounds(key: str, single: float | None, note: str = "") -> tuple[float | None, str]:
+        """The median of the per-round ratios when there are rounds (older results: the single run's)."""
+        values = per_round.get(key)
+        if not values:
+            return single, note
+        rounds = "; ".join(f"{v:.2f}" for v in values)
+        text = f"median of {len(values)} round(s): {rounds}"
+        return round(statistics.median(values), 3), f"{note}; {text}" if note else text
+
     row("end to end (1 worker, max) / chain, whole corpus",
-        _ratio(_get(e2e, "1w_max", "docs_per_s"), _get(chain or {}, "docs_per_s")), TARGETS["e2e_vs_chain"])
+        *over_rounds("e2e_vs_chain", _ratio(_get(e2e, "1w_max", "docs_per_s"), _get(chain or {}, "docs_per_s")),
+                     ), target=TARGETS["e2e_vs_chain"])
     row("end to end (1 worker, max) / chain, docs per CPU-s (worker CPU vs chain CPU)",
-        _ratio(_get(e2e, "1w_max", "docs_per_worker_cpu_s"), _get(chain or {}, "docs_per_cpu_s")),
-        TARGETS["e2e_vs_chain"], note="robust to machine load; broker CPU not counted")
+        *over_rounds("e2e_vs_chain_cpu", _ratio(_get(e2e, "1w_max", "docs_per_worker_cpu_s"),
+                                                _get(chain or {}, "docs_per_cpu_s")),
+                     "robust to machine load; broker CPU not counted"), target=TARGETS["e2e_vs_chain"])
     row("2 workers / 1 worker (max throughput)",
-        _ratio(_get(e2e, "2w_max", "docs_per_s"), _get(e2e, "1w_max", "docs_per_s")), TARGETS["two_vs_one_worker"])
+        *over_rounds("two_vs_one", _ratio(_get(e2e, "2w_max", "docs_per_s"), _get(e2e, "1w_max", "docs_per_s"))),
+        target=TARGETS["two_vs_one_worker"])
     row("2 workers / 1 worker, steady state (10-90 % accounted)",
-        _ratio(_get(e2e, "2w_max", "steady_docs_per_s"), _get(e2e, "1w_max", "steady_docs_per_s")), None,
-        note="without start-up and tail")
+        _ratio(_get(e2e, "2w_max", "steady_docs_per_s"), _get(e2e, "1w_max", "steady_docs_per_s")),
+        "without start-up and tail")
     row("2 workers / 1 worker, docs per worker CPU-s",
-        _ratio(_get(e2e, "2w_max", "docs_per_worker_cpu_s"), _get(e2e, "1w_max", "docs_per_worker_cpu_s")), None,
-        note="1.0: a second worker adds no work per document; what the cores allow is the rest")
+        *over_rounds("two_vs_one_cpu", _ratio(_get(e2e, "2w_max", "docs_per_worker_cpu_s"),
+                                              _get(e2e, "1w_max", "docs_per_worker_cpu_s")),
+                     "1.0: a second worker adds no work per document; what the cores allow is the rest"))
     meter = _get(e2e, "1w_max", "meter") or {}
     wall, cpu = meter.get("wall_s"), meter.get("cpu_s") or {}
-    for name, label in (("broker", "broker JVM"), ("w1-max/worker-1", "the worker")):
+    worker = next((name for name in cpu if name.endswith("/worker-1")), None)
+    for name, label in (("broker", "broker JVM"), (worker, "the worker")):
         if wall and name in cpu:
             row(f"cores used by {label} at 1-worker max throughput (CPU s / wall s)",
-                round(cpu[name] / wall, 2), None, unit=" cores", note="out of the machine's logical CPUs")
+                round(cpu[name] / wall, 2), "out of the machine's logical CPUs", unit=" cores")
     cores = cores_by_process(_get(e2e, "2w_max", "meter") or {})
     if cores:
         row("cores used at 2-worker max throughput: broker JVM, driver, each worker",
-            None, None, unit="", note=" / ".join(f"{name} {value:.2f}" for name, value in cores.items()))
-        one = cores_by_process(meter)
+            None, " / ".join(f"{name} {value:.2f}" for name, value in cores.items()), unit="")
         row("cores the workers got, 2 workers / 1 worker",
-            _ratio(sum(v for k, v in cores.items() if "worker" in k), sum(v for k, v in one.items() if "worker" in k)),
-            None, note="the throughput ratio is this times the ratio per worker CPU-s")
+            *over_rounds("two_vs_one_cores", _ratio(_workers_cores(_get(e2e, "2w_max") or {}),
+                                                    _workers_cores(_get(e2e, "1w_max") or {})),
+                         "the throughput ratio is this times the ratio per worker CPU-s"))
         busy = [v for k, v in cores.items() if "worker" in k]
-        row("busiest worker / mean of the 2 workers, CPU", _ratio(max(busy), sum(busy) / len(busy)), None,
-            note="1.0: the partitions split the work evenly; services/kafka/assignor.py")
+        row("busiest worker / mean of the 2 workers, CPU", _ratio(max(busy), sum(busy) / len(busy)),
+            "1.0: the partitions split the work evenly; services/kafka/assignor.py")
     for n in (1, 2):
         p99 = _get(e2e, f"{n}w_half", "latency_ms", "p99")
         if _get(e2e, f"{n}w_half") is not None:
-            row(f"p99 ingest -> news.enriched at 50 % load, {n} worker(s)", p99, TARGETS["p99_half_load_ms"],
-                unit="ms", lower_is_better=True)
+            row(f"p99 ingest -> news.enriched at 50 % load, {n} worker(s)", p99,
+                target=TARGETS["p99_half_load_ms"], unit="ms", lower_is_better=True)
             row(f"p99 at 50 % load, {n} worker(s), without the first 10 % of the run",
-                steady_p99(_get(e2e, f"{n}w_half")), None, unit="ms",
-                note="start-up excluded, as for steady throughput")
+                steady_p99(_get(e2e, f"{n}w_half")), "start-up excluded, as for steady throughput", unit="ms")
     return rows
 
 
@@ -957,6 +1046,35 @@ def _fmt(value: Any, digits: int = 1) -> str:
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return str(value)
+
+
+def rounds_table(rounds: list[dict[str, Any]]) -> list[str]:
+    """Each max-throughput round: the chain and the end-to-end runs a minute apart, and their ratios."""
+    if not rounds:
+        return []
+    lines = ["", "## Max throughput in rounds", "",
+             "Each round runs the in-process chain, then 1 and 2 workers, in alternating order; the ratios are "
+             "taken within a round, and the ratio table reports their median. Above, the end-to-end rows show "
+             "the median round's run. docs/s (docs per CPU-s of the chain, or of the workers).", "",
+             "| round | order | chain | 1 worker | 2 workers | 1 worker / chain | per CPU-s | 2 / 1 workers | "
+             "per worker CPU-s | cores the workers got, 2 / 1 |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for entry in rounds:
+        per = {key: _fmt(values[0], 2) + "×" if values else "–" for key, values in round_ratios([entry]).items()}
+        runs = entry["runs"]
+        lines.append(
+            f"| {entry['round']} | {' → '.join(f'{n}w' for n in entry['order'])} | "
+            f"{_run_speed(entry.get('chain') or {}, 'docs_per_cpu_s')} | "
+            f"{_run_speed(runs.get('1w') or {}, 'docs_per_worker_cpu_s')} | "
+            f"{_run_speed(runs.get('2w') or {}, 'docs_per_worker_cpu_s')} | {per['e2e_vs_chain']} | "
+            f"{per['e2e_vs_chain_cpu']} | {per['two_vs_one']} | {per['two_vs_one_cpu']} | {per['two_vs_one_cores']} |")
+    return lines
+
+
+def _run_speed(run: dict[str, Any], per_cpu: str) -> str:
+    if not run:
+        return "–"
+    return "failed" if run.get("failure") else f"{_fmt(run.get('docs_per_s'))} ({_fmt(run.get(per_cpu))})"
 
 
 def _ms_per_doc(d: dict[str, Any] | None) -> float | None:
@@ -1044,6 +1162,7 @@ def render_markdown(result: dict[str, Any]) -> str:
                 f"{_fmt(run.get('docs_per_s'))} | {_fmt(run.get('docs_per_worker_cpu_s'))} (worker CPU) | "
                 f"steady (10–90 %) {_fmt(run.get('steady_docs_per_s'))}/s; "
                 f"{_fmt(run.get('terminal'))}{'; FAILED: ' + run['failure'] if run.get('failure') else ''} |")
+    lines += rounds_table(_get(result, "e2e", "rounds") or [])
     lines += ["", "## Latency at 50 % of max throughput (ingest → arrival on news.enriched)", "",
               "| workers | offered docs/s | docs | samples | p50 ms | p95 ms | p99 ms | max ms | "
               "p99 ms without the first 10 % | worker send → arrival p50 ms |",
@@ -1164,6 +1283,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kafka", default=None,
                         help="bootstrap of a running broker (default: start a local one on a free port)")
     parser.add_argument("--workers", default="1,2", help="worker counts for the end-to-end runs (default 1,2)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="max-throughput rounds (chain, then each worker count, order alternating); "
+                             "ratios are medians over rounds (default 3; --quick 1)")
     parser.add_argument("--load", type=float, default=0.5, help="offered rate for latency, share of max (0.5)")
     parser.add_argument("--latency-seconds", type=float, default=90.0,
                         help="at most this long per latency run: the first rate x seconds documents (default 90)")
@@ -1182,6 +1304,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.latency_seconds = min(args.latency_seconds, 10.0)
         args.timeout = min(args.timeout, 300.0)
         args.profile_docs = min(args.profile_docs, 40)
+        args.rounds = 1
     args.docs = args.docs or (60 if args.quick else 2000)
     if args.out is None and args.render is None:
         args.out = ROOT / "bench" / "results"
