@@ -880,7 +880,9 @@ def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssS
 
     tmp = Path(tempfile.mkdtemp(prefix="newsflow-bench-"))
     broker = None
-    result: dict[str, Any] = {"runs": {}}
+    if args.worker_cpu is not None:
+        base = base.model_copy(update={"worker_cpu": args.worker_cpu})
+    result: dict[str, Any] = {"runs": {}, "worker_cpu": base.worker_cpu}
     try:
         if args.kafka:
             if not is_reachable(args.kafka, timeout=5.0):
@@ -1126,7 +1128,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         "(shared machine: other work competes for the same cores). "
         f"Python {m['python']}, trafilatura {m['trafilatura']}, commit {m.get('git_commit', '?')}"
         + (f" (+{m['services_files_changed_vs_commit']} changed files under services/)"
-           if m.get("services_files_changed_vs_commit") else "") + ".",
+           if m.get("services_files_changed_vs_commit") else "") + "."
+        + (f" Workers pinned: `NEWSFLOW_WORKER_CPU={pin}`." if (pin := _get(result, "e2e", "worker_cpu")) else ""),
         "",
         "## Throughput",
         "",
@@ -1290,6 +1293,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=90.0,
                         help="at most this long per latency run: the first rate x seconds documents (default 90)")
     parser.add_argument("--timeout", type=float, default=1200.0, help="give up on an end-to-end run after this")
+    parser.add_argument("--worker-cpu", default=None, metavar="SPEC",
+                        help="NEWSFLOW_WORKER_CPU for the workers: '' (not pinned), 'auto' (each its own CPU) or a "
+                             "number (default: the environment's, else not pinned)")
     parser.add_argument("--worker-loglevel", default="warning", choices=["debug", "info", "warning", "error"],
                         help="log level of the worker processes (logs are kept in <out>/logs/)")
     parser.add_argument("--skip", action="append", default=[], choices=["bare", "stages", "chain", "e2e"],

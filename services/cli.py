@@ -121,9 +121,15 @@ def worker(loglevel: str) -> None:
     and /ready on NEWSFLOW_WEB_PORT.
     """
     from services.app import create_app
+    from services.kafka.affinity import AffinityError, pin_worker
     from services.kafka.worker import Worker
 
-    app = create_app(_settings())
+    settings = _settings()
+    try:
+        pin_worker(settings.worker_cpu, settings.home)  # before any thread starts: they inherit it
+    except AffinityError as exc:
+        _fail(str(exc))
+    app = create_app(settings)
     Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         default=15.0, description="A worker silent this long is dropped from the group and its partitions move."
     )
+    worker_cpu: str = Field(
+        default="",
+        description="Pin each worker to one CPU: '' (no, the scheduler decides), 'auto' (a CPU no other worker "
+        "with this NEWSFLOW_HOME holds) or a CPU number. Helps one worker beside the broker on a small machine "
+        "(services/kafka/affinity.py).",
+    )
 
     # Local broker
     broker_heap_mb: int = Field(default=512)
@@ -138,6 +144,14 @@ class Settings(BaseSettings):
             shlex.split(value)
         except ValueError as exc:
             raise ValueError(f"NEWSFLOW_BROKER_JVM_OPTIONS is not valid shell words ({exc}): {value!r}") from None
+        return value
+
+    @field_validator("worker_cpu")
+    @classmethod
+    def _cpu_spec(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("", "auto") and not value.isdigit():
+            raise ValueError(f"NEWSFLOW_WORKER_CPU must be empty, 'auto' or a CPU number, not {value!r}")
         return value
 
     @field_validator("fetch_user_agent", "user_topics_file", "kafka_sasl_mechanism", "kafka_sasl_username",
