@@ -126,11 +126,11 @@ def worker(loglevel: str) -> None:
 
     settings = _settings()
     try:
-        pin_worker(settings.worker_cpu, settings.home)  # before any thread starts: they inherit it
+        cpu = pin_worker(settings.worker_cpu, settings.home)  # before any thread starts: they inherit it
     except AffinityError as exc:
         _fail(str(exc))
     app = create_app(settings)
-    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    Worker(app, loglevel=loglevel, quiet=True, pinned_cpu=cpu).execute_from_commandline()
 
 
 # --- ingest, process, tail ---------------------------------------------------------------------

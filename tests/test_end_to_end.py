@@ -7,6 +7,8 @@ child process, `newsflow ingest`; results are read back with confluent-kafka.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +85,16 @@ def test_samples_end_to_end(pipeline: Settings) -> None:
     assert "Weekend Weather" not in original["text"]
     assert courier["title"].startswith("Harbourton approves")
     assert by_file["bahnstreik-de.txt"][0]["lang"] == "de"
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 or "NEWSFLOW_WORKER_CPU" in os.environ,
+                    reason="needs 2+ CPUs and up's default NEWSFLOW_WORKER_CPU")
+def test_up_gives_its_worker_a_cpu_of_its_own(pipeline: Settings) -> None:
+    """`up` starts its worker with NEWSFLOW_WORKER_CPU=auto: the highest CPU, claimed under NEWSFLOW_HOME."""
+    cpu = max(os.sched_getaffinity(0))
+    log = pipeline.home / "worker.log"
+    deadline = time.monotonic() + 60
+    while f"pinned to CPU {cpu}" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert f"worker: pinned to CPU {cpu}" in log.read_text(errors="replace")
+    assert (pipeline.home / "cpus" / f"cpu-{cpu}.lock").exists()

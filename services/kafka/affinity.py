@@ -5,22 +5,20 @@ turns holding the GIL, hundreds of times a second. Left to the scheduler, those 
 and the fetcher move between cores, and every hand-over can wake a thread on another core with cold
 caches. Pinned, one worker on a 2-core machine cleaned 5-23 % more documents per second at max
 throughput with 7-20 % less CPU per document (five alternating pairs), and at 30 documents/s its p99
-fell from 410-415 ms to 180-333 ms (two pairs). With two workers on the two cores it was mixed (at
-max: equal once, 25 % slower once, as a pinned worker cannot move away from the broker). So a worker
-is not pinned unless asked; `newsflow up`, which runs one, asks for "auto". Values: "" (the scheduler
-decides), "auto" (a CPU no other worker with the same NEWSFLOW_HOME holds, highest first, claimed by
-a lock file for the life of the process), or a CPU number.
+fell from 410-415 ms to 180-333 ms (two pairs). Two pinned workers on the two cores were slower at
+max in 3 of 5 pairs (by 8-25 %), faster in 1, equal in 1: a pinned worker cannot move away from the
+broker. So a worker is not pinned unless asked; `newsflow up`, which runs one, asks for "auto".
+Values: "" (the scheduler decides), "auto" (a CPU no other worker with the same NEWSFLOW_HOME holds,
+highest first, claimed by a lock file for the life of the process), or a CPU number.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
+import sys
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 _claim: int | None = None  # the lock file's descriptor: held (and the CPU claimed) until the process exits
 
@@ -78,10 +76,9 @@ def pin_worker(spec: str, home: Path) -> int | None:
     if not spec.strip() or not hasattr(os, "sched_setaffinity"):
         return None
     cpu, fd = choose_cpu(spec, allowed_cpus(), home / "cpus")
-    if cpu is None:
-        log.info("worker: NEWSFLOW_WORKER_CPU=%s: every CPU is taken by another worker, not pinning", spec)
+    if cpu is None:  # said before logging is set up, so on stderr (the worker's log file)
+        print(f"newsflow worker: NEWSFLOW_WORKER_CPU={spec}: no CPU left to claim, not pinned", file=sys.stderr)
         return None
     pin_to(cpu)
     _claim = fd
-    log.info("worker: pinned to CPU %d (NEWSFLOW_WORKER_CPU=%s)", cpu, spec)
     return cpu

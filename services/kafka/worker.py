@@ -20,13 +20,21 @@ from typing import Any
 
 import faust
 
+log = logging.getLogger(__name__)
+
 
 class Worker(faust.Worker):
     """`faust.Worker` whose root logger stays at the requested level, its app's models frozen."""
 
-    def __init__(self, app: faust.App, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, app: faust.App, *args: Any, pinned_cpu: int | None = None, **kwargs: Any) -> None:
         super().__init__(app, *args, **kwargs)
+        self.pinned_cpu = pinned_cpu  # NEWSFLOW_WORKER_CPU, applied before any thread started
         freeze_loaded_objects()  # create_app loaded the models
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.pinned_cpu is not None:  # logging is set up by now
+            log.info("worker: pinned to CPU %d (NEWSFLOW_WORKER_CPU)", self.pinned_cpu)
 
     def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
         # mode's logging setup has already put the root logger at `level`; skipping the spinner
