@@ -27,10 +27,6 @@ class AffinityError(ValueError):
     """NEWSFLOW_WORKER_CPU names a CPU this process may not run on."""
 
 
-def allowed_cpus() -> set[int]:
-    return set(os.sched_getaffinity(0))
-
-
 def choose_cpu(spec: str, allowed: set[int], lock_dir: Path) -> tuple[int | None, int | None]:
     """(CPU, lock file descriptor) for a NEWSFLOW_WORKER_CPU value; (None, None) when not pinning.
 
@@ -75,7 +71,7 @@ def pin_worker(spec: str, home: Path) -> int | None:
     global _claim
     if not spec.strip() or not hasattr(os, "sched_setaffinity"):
         return None
-    cpu, fd = choose_cpu(spec, allowed_cpus(), home / "cpus")
+    cpu, fd = choose_cpu(spec, set(os.sched_getaffinity(0)), home / "cpus")
     if cpu is None:  # said before logging is set up, so on stderr (the worker's log file)
         print(f"newsflow worker: NEWSFLOW_WORKER_CPU={spec}: no CPU left to claim, not pinned", file=sys.stderr)
         return None
