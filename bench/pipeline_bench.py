@@ -807,7 +807,7 @@ def _listening_pid(bootstrap: str) -> int | None:
     return None
 
 
-def max_throughput_rounds(settings: Any, e2e: E2E, outcomes: list[Any], args: argparse.Namespace,
+def max_throughput_rounds(settings: Any, e2e: E2E, corpus: Corpus, args: argparse.Namespace,
                           progress: Progress) -> list[dict[str, Any]]:
     """Max-throughput runs in rounds: the in-process chain, then each worker count, order reversed
     every other round (1w 2w, 2w 1w, …).
@@ -817,15 +817,11 @@ def max_throughput_rounds(settings: Any, e2e: E2E, outcomes: list[Any], args: ar
     reported; alternating the order cancels a steady drift across a round.
     """
     rounds: list[dict[str, Any]] = []
+    outcomes = corpus.outcomes()
     for r in range(args.rounds):
         order = list(args.workers) if r % 2 == 0 else list(reversed(args.workers))
-        entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {}}
-        pipeline = ready_pipeline(settings)  # fresh: dedup starts empty, as in a fresh worker
-        with progress.task(f"round {r + 1}/{args.rounds}: in-process chain", len(outcomes)) as advance, \
-                _clock() as c:
-            run_chain(pipeline, outcomes, advance)
-        entry["chain"] = _speed(len(outcomes), c["wall"], c["cpu"])
-        del pipeline
+        entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {},
+                                 "chain": bench_chain(settings, corpus, progress).get("whole_corpus")}
         for n in order:
             progress.log(f"[bold]round {r + 1}/{args.rounds}, end to end, {n} worker(s)[/]: "
                          f"max throughput over {len(outcomes)} documents")
@@ -907,7 +903,7 @@ def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssS
         e2e = E2E(settings, tmp, sampler, broker_pid, progress, args.timeout, log_dir=args.out / "logs",
                   worker_loglevel=args.worker_loglevel)
         outcomes = corpus.outcomes()
-        result["rounds"] = max_throughput_rounds(settings, e2e, outcomes, args, progress)
+        result["rounds"] = max_throughput_rounds(settings, e2e, corpus, args, progress)
         for n in args.workers:
             max_run = median_run(result["rounds"], n)
             if max_run is None:
@@ -990,8 +986,8 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
         return round(statistics.median(values), 3), f"{note}; {text}" if note else text
 
     row("end to end (1 worker, max) / chain, whole corpus",
-        *over_rounds("e2e_vs_chain", _ratio(_get(e2e, "1w_max", "docs_per_s"), _get(chain or {}, "docs_per_s")),
-                     ), target=TARGETS["e2e_vs_chain"])
+        *over_rounds("e2e_vs_chain", _ratio(_get(e2e, "1w_max", "docs_per_s"), _get(chain or {}, "docs_per_s"))),
+        target=TARGETS["e2e_vs_chain"])
     row("end to end (1 worker, max) / chain, docs per CPU-s (worker CPU vs chain CPU)",
         *over_rounds("e2e_vs_chain_cpu", _ratio(_get(e2e, "1w_max", "docs_per_worker_cpu_s"),
                                                 _get(chain or {}, "docs_per_cpu_s")),
