@@ -25,6 +25,7 @@ from services.kafka import faust_fixes
 from services.kafka.assignor import stage_cost_assignor
 from services.kafka.batching import take_batches
 from services.kafka.clients import TopicReader
+from services.kafka.delivery import BATCH_BYTES, BatchSender, OutgoingRecord
 from services.kafka.topics import (
     CLEANED,
     DEDUP_STATE,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> faust.App:
         consumer_max_fetch_size=settings.max_message_bytes,
         producer_compression_type="zstd",
         producer_linger_ms=1,  # see the batch waits above
+        producer_max_batch_size=BATCH_BYTES,  # see services/kafka/delivery.py
         broker_commit_interval=1.0,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
@@ -151,20 +153,31 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
 
         return await asyncio.get_running_loop().run_in_executor(executor, timed)
 
+    # at_least_once: outputs leave as one record batch per partition (services/kafka/delivery.py);
+    # exactly_once must go through faust's transactional producers, record by record
+    batched = settings.processing_guarantee == "at_least_once"
+
+    async def send(outcomes: list[Outcome]) -> list[Any]:
+        """Queue the outcomes for Kafka; the futures complete on Kafka's acknowledgement."""
+        producer = getattr(app.producer, "_producer", None)
+        # a set lookup when every topic is known; creates routing topics the first time
+        await ensurer.ensure({o.topic for o in outcomes}, producer=producer)
+        if batched and producer is not None:
+            return await BatchSender(producer).send([
+                OutgoingRecord(settings.topic(o.topic), o.key.encode() if o.key else None, o.value(), o.kafka_headers())
+                for o in outcomes
+            ])
+        return [
+            await topic(o.topic).send(key=o.key.encode() if o.key else None, value=o.value(), headers=o.kafka_headers())
+            for o in outcomes
+        ]
+
     async def deliver(outcomes: list[Outcome], stage: str) -> None:
         """Send and wait for Kafka's acknowledgement; retry while the broker is away, never drop."""
         delay = 0.5
         while True:
             try:
-                # a set lookup when every topic is known; creates routing topics the first time
-                await ensurer.ensure({o.topic for o in outcomes}, producer=getattr(app.producer, "_producer", None))
-                futures = [
-                    await topic(o.topic).send(
-                        key=o.key.encode() if o.key else None, value=o.value(), headers=o.kafka_headers()
-                    )
-                    for o in outcomes
-                ]
-                await asyncio.gather(*futures)
+                await asyncio.gather(*await send(outcomes))
                 break
             except KafkaError as exc:
                 log.warning("%s: delivery failed (%s), retrying in %.1fs", stage, exc, delay)

@@ -13,6 +13,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from services.kafka.delivery import BATCH_BYTES
 from services.outcomes import Outcome
 from services.settings import Settings
 
@@ -41,6 +42,7 @@ class Publisher:
             acks="all",
             compression_type="zstd",
             linger_ms=10,
+            max_batch_size=BATCH_BYTES,  # raw pages are ~17 KB: at the 16 KiB default, one per batch
             max_request_size=self.settings.max_message_bytes,
             request_timeout_ms=self.request_timeout_ms,
             **self.settings.kafka_client_options(),
