@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
@@ -41,6 +40,7 @@ from services.outcomes import Outcome, dead_letter
 from services.pipeline import CleanStep, DedupStep, TagStep
 from services.settings import Settings, get_settings
 from services.sink.routing import TopicEnsurer
+from services.stage_thread import StageThread
 
 log = logging.getLogger(__name__)
 
@@ -138,20 +138,8 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     ensurer = TopicEnsurer(settings)
     ensurer.assume_exist(topics)  # declared in ops/topics.yaml and created by `newsflow topics`
     clean_step, tag_step, dedup_step = CleanStep(settings), TagStep(settings), DedupStep(settings)
-    # One thread for all stage cores: trafilatura is not thread-safe, and the GIL would
-    # serialise them anyway. Scale out with more worker processes instead.
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-stage")
-
-    async def run(stage: str, fn: Any, *args: Any) -> list[Outcome]:
-        """A stage's core on the stage thread, its thread CPU time counted."""
-        def timed() -> list[Outcome]:
-            started = time.thread_time()
-            try:
-                return fn(*args)
-            finally:
-                metrics.stage_cpu_seconds.labels(stage=stage).inc(time.thread_time() - started)
-
-        return await asyncio.get_running_loop().run_in_executor(executor, timed)
+    # One thread for all stage cores, later stages first (services/stage_thread.py)
+    stages = StageThread(on_cpu=lambda stage, seconds: metrics.stage_cpu_seconds.labels(stage=stage).inc(seconds))
 
     # at_least_once: outputs leave as one record batch per partition (services/kafka/delivery.py);
     # exactly_once must go through faust's transactional producers, record by record
@@ -205,17 +193,22 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         async for events in take_batches(stream, CLEAN_BATCH, within=CLEAN_BATCH_WAIT_S):
             work = [(event.value or b"", {"raw": {"partition": event.message.partition,
                                                    "offset": event.message.offset}}) for event in events]
-            await guarded("clean", [payload for payload, _ in work], lambda w=work: run("clean", clean_many, w))
+            await guarded("clean", [payload for payload, _ in work], lambda w=work: stages.run("clean", clean_many, w))
 
     def clean_many(work: list[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
-        """The clean step over a batch, outcomes in input order (the step never raises)."""
-        return [outcome for payload, context in work for outcome in clean_step(payload, context)]
+        """The clean step over a batch, outcomes in input order (the step never raises); waiting tag
+        and dedup jobs run between its pages."""
+        outcomes: list[Outcome] = []
+        for payload, context in work:
+            stages.interleave()
+            outcomes.extend(clean_step(payload, context))
+        return outcomes
 
     @app.agent(topics[CLEANED], name="tag", concurrency=1)
     async def tag(stream: faust.StreamT) -> None:
         async for events in take_batches(stream, TAG_BATCH, within=TAG_BATCH_WAIT_S):
             payloads = [event.value or b"" for event in events]
-            await guarded("tag", payloads, lambda p=payloads: run("tag", tag_step, p))
+            await guarded("tag", payloads, lambda p=payloads: stages.run("tag", tag_step, p))
 
     # Dedup state: one Deduplicator per news.tagged partition, checkpointed into the compacted topic
     # news.dedup.state and caught up from news.tagged after a restart or rebalance
@@ -277,7 +270,8 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                      partition, checkpoint.offset, len(checkpoint.data), chunks)
 
     async def run_plain(fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        """State work for dedup (restore, snapshot) on the stage thread, not counted as stage CPU."""
+        return await stages.run("dedup", fn, *args, count_cpu=False)
 
     @app.agent(topics[TAGGED], name="dedup", concurrency=1)
     async def dedup(stream: faust.StreamT) -> None:
@@ -300,7 +294,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                     delay = min(delay * 2, 30.0)
         deduplicator = dedup_state.get(partition)
         payloads = [event.value or b"" for event in events]
-        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: run("dedup", dedup_many, p, d))
+        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: stages.run("dedup", dedup_many, p, d))
         dedup_state.processed(partition, last)
         if dedup_state.checkpoint_due(partition):
             await checkpoint_dedup(partition)

@@ -1,0 +1,112 @@
+"""StageThread: one thread, later stages first, a long job letting waiting later stages in."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from services.stage_thread import StageThread
+
+
+def test_runs_on_its_own_thread_and_returns_results() -> None:
+    async def main() -> tuple[str, int]:
+        stages = StageThread()
+        name = await stages.run("clean", lambda: threading.current_thread().name)
+        return name, await stages.run("tag", sum, [1, 2, 3])
+
+    assert asyncio.run(main()) == ("newsflow-stage", 6)
+
+
+def test_an_exception_reaches_the_caller() -> None:
+    def boom() -> None:
+        raise ValueError("bad page")
+
+    async def main() -> None:
+        await StageThread().run("clean", boom)
+
+    with pytest.raises(ValueError, match="bad page"):
+        asyncio.run(main())
+
+
+def test_waiting_jobs_run_later_stage_first() -> None:
+    order: list[str] = []
+    gate = threading.Event()
+
+    async def main() -> None:
+        stages = StageThread()
+        blocker = asyncio.ensure_future(stages.run("clean", gate.wait))
+        await asyncio.sleep(0.05)  # the thread is busy: the next three queue up
+        jobs = [asyncio.ensure_future(stages.run(stage, order.append, stage)) for stage in ("clean", "tag", "dedup")]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(blocker, *jobs)
+
+    asyncio.run(main())
+    assert order == ["dedup", "tag", "clean"]
+
+
+def test_a_clean_batch_lets_tag_and_dedup_in_between_its_pages() -> None:
+    order: list[str] = []
+    started = threading.Event()
+    go_on = threading.Event()
+
+    async def main() -> None:
+        stages = StageThread()
+
+        def clean_batch() -> None:
+            for page in range(3):
+                stages.interleave()
+                order.append(f"clean {page}")
+                if page == 0:
+                    started.set()
+                    go_on.wait()
+
+        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
+        await asyncio.to_thread(started.wait)
+        later = [asyncio.ensure_future(stages.run(s, order.append, s)) for s in ("clean", "tag", "dedup")]
+        await asyncio.sleep(0.05)
+        go_on.set()
+        await asyncio.gather(batch, *later)
+
+    asyncio.run(main())
+    assert order == ["clean 0", "dedup", "tag", "clean 1", "clean 2", "clean"]
+
+
+def test_cpu_is_counted_per_stage_without_the_jobs_run_inside() -> None:
+    counted: dict[str, float] = {}
+
+    def burn(seconds: float) -> None:
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    async def main() -> None:
+        stages = StageThread(on_cpu=lambda stage, s: counted.__setitem__(stage, counted.get(stage, 0.0) + s))
+        started, go_on = threading.Event(), threading.Event()
+
+        def clean_batch() -> None:
+            started.set()
+            go_on.wait()
+            burn(0.05)
+            stages.interleave()  # the waiting tag job runs here, inside this one
+            burn(0.05)
+
+        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
+        await asyncio.to_thread(started.wait)
+        tag = asyncio.ensure_future(stages.run("tag", burn, 0.2))
+        await asyncio.sleep(0.05)
+        go_on.set()
+        await asyncio.gather(batch, tag)
+        await stages.run("dedup", burn, 0.01, count_cpu=False)
+
+    asyncio.run(main())
+    assert set(counted) == {"clean", "tag"}
+    assert counted["tag"] >= 0.2
+    assert 0.1 <= counted["clean"] < 0.2  # its own 0.1 s, not the tag job's 0.2 s
+
+
+def test_interleave_outside_a_job_does_nothing() -> None:
+    assert StageThread().interleave() == 0
