@@ -67,9 +67,10 @@ DEDUP_BATCH = 32
 DEDUP_BATCH_WAIT_S = 0.001
 
 # What one record costs the stage reading each topic, in worker CPU ms: the stage core plus its
-# share of Kafka and Faust (bench, 1 worker at max: clean 9.5, tag 1.7, dedup 1.5 ms per document,
-# and ~3.6 ms outside the cores over the three hops). Partitions are dealt out by this cost
-# (services/kafka/assignor.py), so that the worker owning news.tagged takes less of the rest.
+# share of Kafka and Faust (bench at 4baaa9d, 1 worker at max: clean 9.5, tag 1.7, dedup 1.5 ms per
+# document, and ~3.6 ms outside the cores over the three hops; since 1e2e0ea the outside share is
+# ~1.8 ms, which keeps the order and the assignment these weights give). Partitions are dealt out by
+# this cost (services/kafka/assignor.py), so that the worker owning news.tagged takes less of the rest.
 STAGE_COST_MS = {RAW: 11.0, CLEANED: 3.0, TAGGED: 2.7}
 
 
