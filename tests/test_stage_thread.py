@@ -110,3 +110,32 @@ def test_cpu_is_counted_per_stage_without_the_jobs_run_inside() -> None:
 
 def test_interleave_outside_a_job_does_nothing() -> None:
     assert StageThread().interleave() == 0
+
+
+def test_a_long_job_lets_others_in_only_once_its_slice_is_over() -> None:
+    order: list[str] = []
+    started = threading.Event()
+    go_on = threading.Event()
+
+    async def main() -> None:
+        stages = StageThread(slice_s=0.2)
+
+        def clean_batch() -> None:
+            for page in range(3):
+                stages.interleave()
+                order.append(f"clean {page}")
+                if page == 0:
+                    started.set()
+                    go_on.wait()
+                if page == 1:
+                    time.sleep(0.25)  # the slice ends during this page
+
+        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
+        await asyncio.to_thread(started.wait)
+        tag = asyncio.ensure_future(stages.run("tag", order.append, "tag"))
+        await asyncio.sleep(0.05)
+        go_on.set()
+        await asyncio.gather(batch, tag)
+
+    asyncio.run(main())
+    assert order == ["clean 0", "clean 1", "tag", "clean 2"]
