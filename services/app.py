@@ -204,7 +204,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
 
     def clean_many(work: list[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
         """The clean step over a batch, outcomes in input order (the step never raises); waiting tag
-        and dedup jobs run between its pages."""
+        and dedup jobs run between its pages once it has run CLEAN_SLICE_S."""
         outcomes: list[Outcome] = []
         for payload, context in work:
             stages.interleave()

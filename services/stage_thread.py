@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 STAGE_ORDER = ("clean", "tag", "dedup")  # a later stage is more urgent
 
@@ -112,9 +114,12 @@ class StageThread:
         finally:
             self._current.pop()
             spent = time.thread_time() - started
-            if job.count_cpu and self._on_cpu is not None:
-                self._on_cpu(job.stage, spent - self._nested_cpu)
-            self._nested_cpu = outer_nested + spent
+            own, self._nested_cpu = spent - self._nested_cpu, outer_nested + spent
+        if job.count_cpu and self._on_cpu is not None:
+            try:
+                self._on_cpu(job.stage, own)
+            except Exception:  # a metric must not stop the thread every stage waits on
+                log.exception("stage thread: counting %s's CPU failed", job.stage)
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
 

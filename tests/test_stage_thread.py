@@ -139,3 +139,14 @@ def test_a_long_job_lets_others_in_only_once_its_slice_is_over() -> None:
 
     asyncio.run(main())
     assert order == ["clean 0", "clean 1", "tag", "clean 2"]
+
+
+def test_a_failing_metric_does_not_stop_the_thread() -> None:
+    def on_cpu(stage: str, seconds: float) -> None:
+        raise RuntimeError("registry gone")
+
+    async def main() -> list[int]:
+        stages = StageThread(on_cpu=on_cpu)
+        return [await stages.run("tag", int, n) for n in range(3)]
+
+    assert asyncio.run(main()) == [0, 1, 2]
