@@ -70,25 +70,48 @@ def test_a_lone_event_after_idleness_is_delivered_alone(app: faust.App) -> None:
 
 
 def test_an_idle_agent_does_not_wake_up(app: faust.App, monkeypatch: pytest.MonkeyPatch) -> None:
-    """faust's take_events waits `within` in a loop; here the agent waits once for a first event."""
-    waits: list[float | None] = []
-    original = faust.Stream.wait_for_stopped
+    """faust's take_events waits `within` in a loop; here no timer runs until a first event."""
+    timers: list[float] = []
+    original = asyncio.BaseEventLoop.call_later
 
-    async def counting(self: Any, *coros: Any, timeout: float | None = None) -> bool:
-        waits.append(timeout)
-        return await original(self, *coros, timeout=timeout)
+    def counting(self: Any, delay: float, *args: Any, **kwargs: Any) -> Any:
+        timers.append(delay)
+        return original(self, delay, *args, **kwargs)
 
-    monkeypatch.setattr(faust.Stream, "wait_for_stopped", counting)
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_later", counting)
     batches: list[list[Any]] = []
     agent = collecting_agent(app, batches)
 
     async def scenario() -> None:
-        async with agent.test_context():
+        async with agent.test_context() as running:
             await asyncio.sleep(10 * WITHIN)
+            assert WITHIN not in timers, timers
+            await running.put(b"one")
+            await until(lambda: batches)
 
     asyncio.run(scenario())
+    assert batches == [[b"one"]]
+    assert timers.count(WITHIN) == 1, timers  # one linger, for the one batch
+
+
+def test_stopping_while_a_batch_lingers_ends_the_agent_and_acknowledges_nothing(app: faust.App) -> None:
+    """The linger is cut short by the stop (not waited out), and its events are redelivered later."""
+    messages: list[Any] = []
+    batches: list[Any] = []
+
+    @app.agent()
+    async def agent(stream: faust.StreamT) -> None:
+        async for events in take_batches(stream, 4, within=3600):
+            batches.append(events)
+
+    async def scenario() -> None:
+        async with agent.test_context() as running:
+            messages.append((await running.put(b"lingering")).message)
+            await asyncio.sleep(WITHIN)
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
     assert batches == []
-    assert waits == [None], waits  # one wait, without a timeout
+    assert messages and not any(m.acked for m in messages)
 
 
 def test_events_are_acknowledged_after_their_batch(app: faust.App) -> None:
