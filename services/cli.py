@@ -118,7 +118,9 @@ def worker(loglevel: str) -> None:
     """Run the stream workers: clean, tag, dedup and sink agents in one process.
 
     Start several to share the partitions (one consumer group). Serves /metrics, /health
-    and /ready on NEWSFLOW_WEB_PORT.
+    and /ready on NEWSFLOW_WEB_PORT. SIGTERM or Ctrl-C stops it; a second one, or
+    NEWSFLOW_SHUTDOWN_GRACE_S (25 s) without the stop finishing, ends it at once (records
+    not yet committed are redelivered).
     """
     from services.app import create_app
     from services.kafka.affinity import AffinityError, pin_worker
@@ -130,7 +132,8 @@ def worker(loglevel: str) -> None:
     except AffinityError as exc:
         _fail(str(exc))
     app = create_app(settings)
-    Worker(app, loglevel=loglevel, quiet=True, pinned_cpu=cpu).execute_from_commandline()
+    Worker(app, loglevel=loglevel, quiet=True, pinned_cpu=cpu,
+           shutdown_grace_s=settings.shutdown_grace_s).execute_from_commandline()
 
 
 # --- ingest, process, tail ---------------------------------------------------------------------
