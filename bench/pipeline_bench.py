@@ -809,25 +809,57 @@ def _listening_pid(bootstrap: str) -> int | None:
 
 def max_throughput_rounds(settings: Any, e2e: E2E, corpus: Corpus, args: argparse.Namespace,
                           progress: Progress) -> list[dict[str, Any]]:
-    """Max-throughput runs in rounds: the in-process chain, then each worker count, order reversed
-    every other round (1w 2w, 2w 1w, …).
+    """Max-throughput runs in rounds: each worker count, order reversed every other round (1w 2w,
+    2w 1w, …), and the in-process chain just before and just after the 1-worker run.
 
     Why: this machine's speed drifts by up to 1.5x between minutes, more than the ratios we judge.
     Ratios are taken within a round, between runs a minute apart, and the median over rounds is
-    reported; alternating the order cancels a steady drift across a round.
+    reported; alternating the order cancels a steady drift across a round, and the chain on both
+    sides of the 1-worker run cancels it within the round (one chain run before the workers let
+    a fast minute for the chain read as 0.75x, the next chain run being 22 % slower).
     """
     rounds: list[dict[str, Any]] = []
     outcomes = corpus.outcomes()
     for r in range(args.rounds):
         order = list(args.workers) if r % 2 == 0 else list(reversed(args.workers))
-        entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {},
-                                 "chain": bench_chain(settings, corpus, progress).get("whole_corpus")}
+        chains: list[dict[str, Any]] = []
+
+        def chain(into: list[dict[str, Any]] = chains) -> None:
+            run = bench_chain(settings, corpus, progress).get("whole_corpus")
+            if run:
+                into.append(run)
+
+        entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {}}
         for n in order:
+            if n == 1:
+                chain()
             progress.log(f"[bold]round {r + 1}/{args.rounds}, end to end, {n} worker(s)[/]: "
                          f"max throughput over {len(outcomes)} documents")
             entry["runs"][f"{n}w"] = e2e.run(f"w{n}-max-r{r + 1}", n, outcomes, None)
+            if n == 1:
+                chain()
+        if not chains:  # no 1-worker run to bracket
+            chain()
+        entry["chain_runs"] = chains
+        entry["chain"] = bracketed(chains)
         rounds.append(entry)
     return rounds
+
+
+def bracketed(chains: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The chain runs around a worker run as one: the mean of their costs per document (for a
+    machine drifting steadily, the cost at the midpoint), i.e. the harmonic mean of their rates."""
+    if not chains:
+        return None
+
+    def harmonic(key: str) -> float | None:
+        rates = [c.get(key) for c in chains]
+        if any(not rate for rate in rates):
+            return None
+        return round(len(rates) / sum(1.0 / rate for rate in rates), 2)  # type: ignore[operator]
+
+    return {**chains[0], "docs_per_s": harmonic("docs_per_s"), "docs_per_cpu_s": harmonic("docs_per_cpu_s"),
+            "runs": len(chains)}
 
 
 def median_run(rounds: list[dict[str, Any]], workers: int) -> dict[str, Any] | None:
@@ -1051,18 +1083,21 @@ def rounds_table(rounds: list[dict[str, Any]]) -> list[str]:
     if not rounds:
         return []
     lines = ["", "## Max throughput in rounds", "",
-             "Each round runs the in-process chain, then 1 and 2 workers, in alternating order; the ratios are "
-             "taken within a round, and the ratio table reports their median. Above, the end-to-end rows show "
-             "the median round's run. docs/s (docs per CPU-s of the chain, or of the workers).", "",
-             "| round | order | chain | 1 worker | 2 workers | 1 worker / chain | per CPU-s | 2 / 1 workers | "
-             "per worker CPU-s | cores the workers got, 2 / 1 |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "Each round runs 1 and 2 workers, in alternating order, and the in-process chain just before and "
+             "just after the 1-worker run (*chain* is the two as one: the mean of their CPU per document; "
+             "*before / after* shows each, docs per CPU-s). The ratios are taken within a round, and the ratio "
+             "table reports their median. Above, the end-to-end rows show the median round's run. docs/s "
+             "(docs per CPU-s of the chain, or of the workers).", "",
+             "| round | order | chain | before / after | 1 worker | 2 workers | 1 worker / chain | per CPU-s | "
+             "2 / 1 workers | per worker CPU-s | cores the workers got, 2 / 1 |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for entry in rounds:
         per = {key: _fmt(values[0], 2) + "×" if values else "–" for key, values in round_ratios([entry]).items()}
         runs = entry["runs"]
+        sides = " / ".join(_fmt(c.get("docs_per_cpu_s")) for c in entry.get("chain_runs") or []) or "–"
         lines.append(
             f"| {entry['round']} | {' → '.join(f'{n}w' for n in entry['order'])} | "
-            f"{_run_speed(entry.get('chain') or {}, 'docs_per_cpu_s')} | "
+            f"{_run_speed(entry.get('chain') or {}, 'docs_per_cpu_s')} | {sides} | "
             f"{_run_speed(runs.get('1w') or {}, 'docs_per_worker_cpu_s')} | "
             f"{_run_speed(runs.get('2w') or {}, 'docs_per_worker_cpu_s')} | {per['e2e_vs_chain']} | "
             f"{per['e2e_vs_chain_cpu']} | {per['two_vs_one']} | {per['two_vs_one_cpu']} | {per['two_vs_one_cores']} |")

@@ -96,6 +96,21 @@ def _run(docs_per_s: float, per_worker_cpu_s: float, workers_cores: list[float])
             "meter": {"wall_s": 10.0, "cpu_s": {"broker": 2.0, **cpu}}}
 
 
+def test_the_chain_around_the_one_worker_run_counts_as_their_mean_cost() -> None:
+    """A steady drift within a round: the chain before and after the worker run, averaged per document."""
+    from bench.pipeline_bench import bracketed, round_ratios, rounds_table
+
+    before = {"docs_per_s": 80.0, "docs_per_cpu_s": 80.0, "docs": 100}
+    after = {"docs_per_s": 40.0, "docs_per_cpu_s": 40.0}
+    chain = bracketed([before, after])
+    assert chain is not None and chain["docs_per_s"] == 53.33 and chain["docs"] == 100  # 12.5 and 25 ms -> 18.75 ms
+    assert bracketed([]) is None and bracketed([before])["docs_per_cpu_s"] == 80.0
+    entry = {"round": 1, "order": [1, 2], "chain": chain, "chain_runs": [before, after],
+             "runs": {"1w": _run(48.0, 48.0, [1.0]), "2w": _run(72.0, 48.0, [0.75, 0.75])}}
+    assert round_ratios([entry])["e2e_vs_chain"] == [0.9]
+    assert any("| 80.0 / 40.0 |" in line for line in rounds_table([entry]))
+
+
 def test_ratios_are_taken_within_each_round_and_reported_as_the_median() -> None:
     """The machine drifts between minutes: a ratio compares runs of one round, never across rounds."""
     from bench.pipeline_bench import median_run, ratios, round_ratios, rounds_table
