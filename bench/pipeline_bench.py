@@ -820,26 +820,25 @@ def max_throughput_rounds(settings: Any, e2e: E2E, corpus: Corpus, args: argpars
     """
     rounds: list[dict[str, Any]] = []
     outcomes = corpus.outcomes()
+
+    def chain() -> list[dict[str, Any]]:
+        run = bench_chain(settings, corpus, progress).get("whole_corpus")
+        return [run] if run else []
+
     for r in range(args.rounds):
         order = list(args.workers) if r % 2 == 0 else list(reversed(args.workers))
-        chains: list[dict[str, Any]] = []
-
-        def chain(into: list[dict[str, Any]] = chains) -> None:
-            run = bench_chain(settings, corpus, progress).get("whole_corpus")
-            if run:
-                into.append(run)
-
         entry: dict[str, Any] = {"round": r + 1, "order": order, "runs": {}}
+        chains: list[dict[str, Any]] = []
         for n in order:
             if n == 1:
-                chain()
+                chains += chain()
             progress.log(f"[bold]round {r + 1}/{args.rounds}, end to end, {n} worker(s)[/]: "
                          f"max throughput over {len(outcomes)} documents")
             entry["runs"][f"{n}w"] = e2e.run(f"w{n}-max-r{r + 1}", n, outcomes, None)
             if n == 1:
-                chain()
-        if not chains:  # no 1-worker run to bracket
-            chain()
+                chains += chain()
+        if 1 not in order:  # no 1-worker run to bracket
+            chains += chain()
         entry["chain_runs"] = chains
         entry["chain"] = bracketed(chains)
         rounds.append(entry)
