@@ -12,8 +12,8 @@ added to the latency of every record in flight. They never become garbage, so th
 them (`gc.freeze`) once they are loaded; a full collection then walks only what came after.
 
 A stop has a deadline. With the broker gone, mode's stop waits 60 s for the consumer thread
-(measured: 61 s from SIGTERM to exit), and a stop with records in flight was seen still waiting
-after 3 minutes; mode also ignores every signal after the first. So a second SIGTERM/SIGINT exits
+(measured: 61 s from SIGTERM to exit; a worker that had just processed a run was still stopping
+2 minutes after SIGTERM); mode also ignores every signal after the first. So a second SIGTERM/SIGINT exits
 at once, and a stop that outlasts NEWSFLOW_SHUTDOWN_GRACE_S exits too. Both are safe for the data:
 offsets are committed only for finished records, so whatever was in flight is redelivered.
 """
