@@ -30,7 +30,6 @@ import random
 import signal
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Coroutine, Iterator
@@ -54,6 +53,7 @@ from services.up import start_child, stop_worker
 from tests.fetcher.site import LAST_MODIFIED, Site, rss
 from tests.fetcher.verify import read_committed
 from tests.local_broker import own_broker
+from tests.worker_ready import wait_ready
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
 
@@ -191,18 +191,6 @@ class Stack:
             text = path.read_text(errors="replace") if path.exists() else "(none)"
             out.append(f"--- {name} (last 4000 chars) ---\n{text[-4000:]}")
         return "\n".join(out)
-
-
-def wait_ready(port: int, worker: Any, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert worker.poll() is None, "worker exited during startup"
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).read()
-            return
-        except Exception:
-            time.sleep(0.5)
-    raise AssertionError(f"worker on port {port} never became ready")
 
 
 @pytest.fixture(scope="module")

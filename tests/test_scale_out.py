@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from services.broker import free_port
@@ -24,6 +23,7 @@ from services.kafka.topics import ensure_topics, load_topic_specs
 from services.settings import Settings
 from services.up import ingest_and_wait, start_child
 from tests.kafka_verify import read_topic
+from tests.worker_ready import wait_ready
 
 pytestmark = pytest.mark.broker
 
@@ -49,16 +49,6 @@ def synthetic_articles(folder: Path, count: int, seed: int = 7) -> list[Path]:
 def metric_total(port: int, name: str) -> float:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(name + "{"))
-
-
-def wait_ready(port: int, timeout: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            return orjson.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).read())
-        except Exception:
-            time.sleep(0.5)
-    raise AssertionError(f"worker on port {port} never became ready")
 
 
 def owned(assignment: list[str], topic: str) -> list[str]:

@@ -13,10 +13,8 @@ import asyncio
 import signal
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
-import orjson
 import pytest
 
 from services.broker import free_port
@@ -24,21 +22,9 @@ from services.kafka.topics import ensure_topics
 from services.settings import Settings
 from services.up import start_child, stop_worker
 from tests.local_broker import own_broker
+from tests.worker_ready import wait_ready
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(240)]
-
-
-def wait_ready(worker: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
-        try:
-            if orjson.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2).read()).get("ready"):
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"worker on port {port} never became ready")
 
 
 def exit_within(worker: subprocess.Popen[bytes], seconds: float) -> float | None:
@@ -66,7 +52,7 @@ def test_a_stop_without_a_broker_ends_by_its_deadline_or_at_a_second_signal(tmp_
                 asyncio.run(ensure_topics(s))
                 workers[name] = start_child(s, ["worker", "--loglevel", "info"], "worker.log")
             for name, s in settings.items():
-                wait_ready(workers[name], s.web_port, s.home / "worker.log")
+                wait_ready(s.web_port, workers[name], s.home / "worker.log")
             broker.stop()
             for worker in workers.values():
                 worker.send_signal(signal.SIGTERM)
