@@ -58,6 +58,7 @@ TARGETS = {
     "two_vs_one_worker": 1.7,  # 2 workers >= 1.7 x 1 worker
 }
 MB = 1024 * 1024
+EVENT_LOOP = "event_loop"  # a worker's main thread, in `worker_cpu` / `cpu_split`
 
 
 # ------------------------------------------------------------------------------------------------
@@ -593,8 +594,18 @@ def _ready(port: int) -> dict[str, Any] | None:
         return None
 
 
-def worker_cpu(port: int) -> dict[str, float]:
-    """A worker's CPU seconds from its /metrics: the whole process, and the stage thread per stage."""
+def main_thread_cpu_s(pid: int) -> float | None:
+    """CPU seconds of a process's main thread, where a worker runs its event loop (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def worker_cpu(port: int, pid: int | None = None) -> dict[str, float]:
+    """A worker's CPU seconds from its /metrics: the whole process, and the stage thread per stage;
+    with its `pid`, also its event loop's (`event_loop`, from /proc)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
@@ -609,11 +620,16 @@ def worker_cpu(port: int) -> dict[str, float]:
                 cpu["process"] = sample.value
             elif sample.name == "newsflow_stage_cpu_seconds_total":
                 cpu[sample.labels["stage"]] = sample.value
+    loop = main_thread_cpu_s(pid) if pid is not None and cpu else None
+    if loop is not None:
+        cpu[EVENT_LOOP] = loop
     return cpu
 
 
 def cpu_split(before: list[dict[str, float]], after: list[dict[str, float]], docs: int) -> dict[str, Any]:
-    """Milliseconds of worker CPU per document: per stage core, and the rest (Kafka, Faust, serving)."""
+    """Milliseconds of worker CPU per document: per stage core, and the rest (Kafka, Faust, serving),
+    with the event loop's share of the rest when every worker's was read (the remainder is mostly
+    faust's Kafka consumer thread)."""
     if not all(before) or not all(after):  # a worker did not answer: a partial sum would mislead
         return {}
     total: Counter[str] = Counter()
@@ -622,11 +638,13 @@ def cpu_split(before: list[dict[str, float]], after: list[dict[str, float]], doc
             total[key] += value - b.get(key, 0.0)
     if not docs or "process" not in total:
         return {}
-    stages = {k: v for k, v in total.items() if k != "process"}
+    stages = {k: v for k, v in total.items() if k not in ("process", EVENT_LOOP)}
     split = {f"{k}_ms_per_doc": round(1000 * v / docs, 2) for k, v in sorted(stages.items())}
     split["stages_ms_per_doc"] = round(1000 * sum(stages.values()) / docs, 2)
     split["process_ms_per_doc"] = round(1000 * total["process"] / docs, 2)
     split["outside_stages_ms_per_doc"] = round(split["process_ms_per_doc"] - split["stages_ms_per_doc"], 2)
+    if all(EVENT_LOOP in cpu for cpu in (*before, *after)):
+        split["event_loop_ms_per_doc"] = round(1000 * total[EVENT_LOOP] / docs, 2)
     return split
 
 
@@ -748,11 +766,12 @@ class E2E:
         pids = {"broker": self.broker_pid} if self.broker_pid else {}
         pids.update({name: w.pid for name, w in zip(labels, workers, strict=True)})
         what = f"e2e {label}: " + (f"{rate:.1f} docs/s offered" if rate else "max throughput")
-        cpu_before = [worker_cpu(port) for port in ports]
+        cpu_before = [worker_cpu(port, w.pid) for port, w in zip(ports, workers, strict=True)]
         with self.progress.task(what, len(outcomes)) as advance, Meter(pids) as meter:
             observed = asyncio.run(drive(settings, outcomes, rate, workers, self.timeout, advance))
         result.update(self._summarise(observed, meter, labels))
-        result["worker_cpu_split"] = cpu_split(cpu_before, [worker_cpu(port) for port in ports], observed.accounted)
+        cpu_after = [worker_cpu(port, w.pid) for port, w in zip(ports, workers, strict=True)]
+        result["worker_cpu_split"] = cpu_split(cpu_before, cpu_after, observed.accounted)
 
     @staticmethod
     def _summarise(d: Drive, meter: Meter, labels: list[str]) -> dict[str, Any]:
@@ -1120,7 +1139,7 @@ def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[st
     if stages:
         parts = [_ms_per_doc(stages.get(k)) for k in ("clean", "tag", "dedup")]
         known = [x for x in parts if x is not None]
-        rows.append(["each stage core alone, in-process", *parts, sum(known) if known else None, None,
+        rows.append(["each stage core alone, in-process", *parts, sum(known) if known else None, None, None,
                      _ms_per_doc(chain), None])
     for key, run in e2e.items():
         split = run.get("worker_cpu_split") or {}
@@ -1131,16 +1150,20 @@ def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[st
         rows.append([f"end to end, {key.replace('w_', ' worker(s), ')} (all workers)",
                      *(split.get(f"{k}_ms_per_doc") for k in ("clean", "tag", "dedup")),
                      split.get("stages_ms_per_doc"), split.get("outside_stages_ms_per_doc"),
-                     split.get("process_ms_per_doc"), 1000.0 * broker / docs if broker is not None and docs else None])
+                     split.get("event_loop_ms_per_doc"), split.get("process_ms_per_doc"),
+                     1000.0 * broker / docs if broker is not None and docs else None])
     if not rows:
         return []
     lines = ["", "## Where the CPU goes (ms of CPU per document)", "",
              "In a worker, the stage thread's CPU time per stage core comes from `newsflow_stage_cpu_seconds_total` "
              "and the whole process from `process_cpu_seconds_total` (its /metrics, before and after the run); "
-             "*outside the cores* is Kafka clients, Faust, serialisation and serving. The in-process row's "
-             "*process* column is the chain.", "",
-             "| where | clean | tag | dedup | stage cores | outside the cores | process | broker JVM |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "*outside the cores* is Kafka clients, Faust, serialisation and serving. Of that, *event loop* is "
+             "the worker's main thread (/proc), which runs Faust, the producer and the encoding of outputs; "
+             "the rest is mostly Faust's Kafka consumer thread (fetching, decompressing). The in-process "
+             "row's *process* column is the chain.", "",
+             "| where | clean | tag | dedup | stage cores | outside the cores | of which event loop | process "
+             "| broker JVM |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += ["| " + " | ".join([row[0], *(_fmt(x, 2) for x in row[1:])]) + " |" for row in rows]
     return lines
 

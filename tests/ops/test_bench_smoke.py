@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.corpus import build_corpus, restamp, warmup_outcomes
 from services.kafka.topics import RAW
 from services.sink.schemas import validator
@@ -77,7 +79,33 @@ def test_cpu_split_per_document_from_worker_metrics() -> None:
     rows = cpu_table({}, None, {"2w_max": {"worker_cpu_split": split, "accounted": 1000,
                                            "meter": {"cpu_s": {"broker": 3.0}}}})
     assert rows[-1] == ("| end to end, 2 worker(s), max (all workers) "
-                        "| 12.00 | 2.00 | 1.00 | 15.00 | 5.00 | 20.00 | 3.00 |")
+                        "| 12.00 | 2.00 | 1.00 | 15.00 | 5.00 | – | 20.00 | 3.00 |")
+
+
+def test_cpu_split_names_the_event_loops_share_when_every_worker_has_one() -> None:
+    """The main thread's CPU (the event loop) is part of *outside the cores*, not a stage."""
+    from bench.pipeline_bench import cpu_split, cpu_table
+
+    before = [{"process": 10.0, "clean": 4.0, "event_loop": 1.0}, {"process": 9.0, "clean": 3.0, "event_loop": 2.0}]
+    after = [{"process": 20.0, "clean": 10.0, "event_loop": 2.5}, {"process": 19.0, "clean": 9.0, "event_loop": 2.5}]
+    split = cpu_split(before, after, docs=1000)
+    assert split == {"clean_ms_per_doc": 12.0, "stages_ms_per_doc": 12.0, "process_ms_per_doc": 20.0,
+                     "outside_stages_ms_per_doc": 8.0, "event_loop_ms_per_doc": 2.0}
+    # one worker's event loop unread: no share (the sum would be one worker's over all documents)
+    assert "event_loop_ms_per_doc" not in cpu_split(before, [after[0], {"process": 19.0, "clean": 9.0}], docs=1000)
+    rows = cpu_table({}, None, {"1w_max": {"worker_cpu_split": split, "accounted": 1000, "meter": {}}})
+    assert rows[-1].endswith("| 12.00 | 8.00 | 2.00 | 20.00 | – |")
+
+
+def test_main_thread_cpu_of_this_process() -> None:
+    import os
+
+    from bench.pipeline_bench import main_thread_cpu_s
+
+    if not os.path.exists(f"/proc/{os.getpid()}/task"):
+        pytest.skip("no /proc here")
+    assert (main_thread_cpu_s(os.getpid()) or 0.0) > 0.0  # this test's own interpreter has run a while
+    assert main_thread_cpu_s(2**22 + 1) is None  # no such process
 
 
 def test_steady_latencies_leave_out_the_first_tenth_of_the_run() -> None:
