@@ -595,17 +595,20 @@ def _ready(port: int) -> dict[str, Any] | None:
 
 
 def main_thread_cpu_s(pid: int) -> float | None:
-    """CPU seconds of a process's main thread, where a worker runs its event loop (Linux /proc)."""
+    """CPU seconds of a process's main thread, where a worker runs its event loop; None where a
+    thread id is not the pid (on Linux the main thread's is)."""
+    import psutil
+
     try:
-        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    except (OSError, IndexError, ValueError):
+        threads = psutil.Process(pid).threads()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
+    return next((t.user_time + t.system_time for t in threads if t.id == pid), None)
 
 
 def worker_cpu(port: int, pid: int | None = None) -> dict[str, float]:
     """A worker's CPU seconds from its /metrics: the whole process, and the stage thread per stage;
-    with its `pid`, also its event loop's (`event_loop`, from /proc)."""
+    with its `pid`, also its event loop's (`event_loop`, the main thread's)."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
@@ -1158,7 +1161,7 @@ def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[st
              "In a worker, the stage thread's CPU time per stage core comes from `newsflow_stage_cpu_seconds_total` "
              "and the whole process from `process_cpu_seconds_total` (its /metrics, before and after the run); "
              "*outside the cores* is Kafka clients, Faust, serialisation and serving. Of that, *event loop* is "
-             "the worker's main thread (/proc), which runs Faust, the producer and the encoding of outputs; "
+             "the worker's main thread, which runs Faust, the producer and the encoding of outputs; "
              "the rest is mostly Faust's Kafka consumer thread (fetching, decompressing). The in-process "
              "row's *process* column is the chain.", "",
              "| where | clean | tag | dedup | stage cores | outside the cores | of which event loop | process "
