@@ -101,6 +101,7 @@ def test_cpu_split_names_the_event_loops_share_when_every_worker_has_one() -> No
 def test_main_thread_cpu_of_this_process() -> None:
     from bench.pipeline_bench import main_thread_cpu_s
 
+    pytest.importorskip("psutil", reason="a bench extra: pip install -e '.[bench]'")
     if not sys.platform.startswith("linux"):
         pytest.skip("the main thread's id is the pid on Linux only")
     assert (main_thread_cpu_s(os.getpid()) or 0.0) > 0.0  # this test's own interpreter has run a while
