@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -48,6 +49,24 @@ def test_waiting_jobs_run_later_stage_first() -> None:
     assert order == ["dedup", "tag", "clean"]
 
 
+def three_page_clean(stages: StageThread, order: list[str], started: threading.Event, go_on: threading.Event,
+                     page_1_s: float = 0.0) -> Callable[[], None]:
+    """A clean job of three pages that says when page 0 is on and waits there for `go_on`;
+    page 1 takes `page_1_s`."""
+
+    def pages() -> None:
+        for page in range(3):
+            stages.interleave()
+            order.append(f"clean {page}")
+            if page == 0:
+                started.set()
+                go_on.wait()
+            if page == 1:
+                time.sleep(page_1_s)
+
+    return pages
+
+
 def test_a_clean_batch_lets_tag_and_dedup_in_between_its_pages() -> None:
     order: list[str] = []
     started = threading.Event()
@@ -56,15 +75,7 @@ def test_a_clean_batch_lets_tag_and_dedup_in_between_its_pages() -> None:
     async def main() -> None:
         stages = StageThread()
 
-        def clean_batch() -> None:
-            for page in range(3):
-                stages.interleave()
-                order.append(f"clean {page}")
-                if page == 0:
-                    started.set()
-                    go_on.wait()
-
-        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
+        batch = asyncio.ensure_future(stages.run("clean", three_page_clean(stages, order, started, go_on)))
         await asyncio.to_thread(started.wait)
         later = [asyncio.ensure_future(stages.run(s, order.append, s)) for s in ("clean", "tag", "dedup")]
         await asyncio.sleep(0.05)
@@ -120,17 +131,8 @@ def test_a_long_job_lets_others_in_only_once_its_slice_is_over() -> None:
     async def main() -> None:
         stages = StageThread(slice_s=0.2)
 
-        def clean_batch() -> None:
-            for page in range(3):
-                stages.interleave()
-                order.append(f"clean {page}")
-                if page == 0:
-                    started.set()
-                    go_on.wait()
-                if page == 1:
-                    time.sleep(0.25)  # the slice ends during this page
-
-        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
+        pages = three_page_clean(stages, order, started, go_on, page_1_s=0.25)  # the slice ends during page 1
+        batch = asyncio.ensure_future(stages.run("clean", pages))
         await asyncio.to_thread(started.wait)
         tag = asyncio.ensure_future(stages.run("tag", order.append, "tag"))
         await asyncio.sleep(0.05)
