@@ -86,8 +86,10 @@ async def take_batches(stream: faust.StreamT, max_: int, within: float) -> Async
                 break
             if len(buffer) < max_:
                 timer = loop.call_later(within, due.set)
-                await due.wait()
-                timer.cancel()
+                try:
+                    await due.wait()
+                finally:  # also when the agent is cancelled during the wait
+                    timer.cancel()
                 if stopped:
                     break  # unacknowledged: redelivered after the restart
             consuming = loop.create_future()
