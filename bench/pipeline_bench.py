@@ -1342,9 +1342,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kafka", default=None,
                         help="bootstrap of a running broker (default: start a local one on a free port)")
     parser.add_argument("--workers", default="1,2", help="worker counts for the end-to-end runs (default 1,2)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="max-throughput rounds (chain, then each worker count, order alternating); "
-                             "ratios are medians over rounds (default 3; --quick 1)")
+                             "ratios are medians over rounds (default 5; --quick 1)")
     parser.add_argument("--load", type=float, default=0.5, help="offered rate for latency, share of max (0.5)")
     parser.add_argument("--latency-seconds", type=float, default=90.0,
                         help="at most this long per latency run: the first rate x seconds documents (default 90)")
