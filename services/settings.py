@@ -106,7 +106,7 @@ class Settings(BaseSettings):
         default=15.0, description="A worker silent this long is dropped from the group and its partitions move."
     )
     shutdown_grace_s: float = Field(
-        default=25.0,
+        default=25.0, gt=0,
         description="How long a worker may take to stop after SIGTERM/SIGINT before it exits anyway (a stop "
         "can hang while the broker is unreachable). Records not yet committed are redelivered. A second "
         "signal exits at once. Under docker compose's stop_grace_period (30 s).",

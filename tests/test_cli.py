@@ -37,3 +37,26 @@ def test_settings_repr_hides_password() -> None:
 
     settings = Settings(kafka_sasl_password="s3cr3t-pw")
     assert "s3cr3t-pw" not in repr(settings) and "s3cr3t-pw" not in str(settings)
+
+
+def test_a_worker_stop_deadline_must_be_positive(monkeypatch) -> None:
+    """0 or less would end every worker at its first SIGTERM: refused with the setting named."""
+    import pytest
+    from pydantic import ValidationError
+
+    from services.settings import Settings
+
+    monkeypatch.setenv("NEWSFLOW_SHUTDOWN_GRACE_S", "0")
+    with pytest.raises(ValidationError, match="shutdown_grace_s"):
+        Settings()
+
+
+def test_a_bad_setting_names_the_variable_instead_of_a_traceback(monkeypatch) -> None:
+    from services.settings import get_settings
+
+    monkeypatch.setenv("NEWSFLOW_SHUTDOWN_GRACE_S", "-1")
+    get_settings.cache_clear()  # the variable must be read afresh
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 2, result.output
+    assert "NEWSFLOW_SHUTDOWN_GRACE_S=-1: Input should be greater than 0" in result.output
+    assert "Traceback" not in result.output
