@@ -1162,7 +1162,8 @@ def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[st
              "and the whole process from `process_cpu_seconds_total` (its /metrics, before and after the run); "
              "*outside the cores* is Kafka clients, Faust, serialisation and serving. Of that, *event loop* is "
              "the worker's main thread, which runs Faust, the producer and the encoding of outputs; "
-             "the rest is mostly Faust's Kafka consumer thread (fetching, decompressing). The in-process "
+             "the rest is mostly Faust's Kafka consumer thread (fetching, decompressing and parsing records). "
+             "The in-process "
              "row's *process* column is the chain.", "",
              "| where | clean | tag | dedup | stage cores | outside the cores | of which event loop | process "
              "| broker JVM |",
@@ -1343,7 +1344,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="bootstrap of a running broker (default: start a local one on a free port)")
     parser.add_argument("--workers", default="1,2", help="worker counts for the end-to-end runs (default 1,2)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="max-throughput rounds (chain, then each worker count, order alternating); "
+                        help="max-throughput rounds (each worker count, order alternating, the chain just "
+                             "before and after the 1-worker run); "
                              "ratios are medians over rounds (default 5; --quick 1)")
     parser.add_argument("--load", type=float, default=0.5, help="offered rate for latency, share of max (0.5)")
     parser.add_argument("--latency-seconds", type=float, default=90.0,
