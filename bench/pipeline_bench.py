@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import math
 import os
 import platform
@@ -75,11 +76,15 @@ def _cpu_s(pid: int) -> float | None:
         return None
 
 
-def _machine_busy_s() -> float:
+def _machine_times() -> tuple[float, float]:
+    """CPU seconds the machine has been busy, and seconds its hypervisor gave to other guests
+    (steal: time this machine wanted a CPU and had none; not counted as busy)."""
     import psutil
 
     t = psutil.cpu_times()
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    steal = getattr(t, "steal", 0.0)
+    guest = getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)  # already in user and nice
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - steal - guest, steal
 
 
 class RssSampler(threading.Thread):
@@ -143,7 +148,7 @@ class Meter:
 
     def __enter__(self) -> Meter:
         self._load0 = os.getloadavg()
-        self._busy0 = _machine_busy_s()
+        self._busy0, self._steal0 = _machine_times()
         self._cpu0 = {label: _cpu_s(pid) for label, pid in self.pids.items()}
         self._driver0 = time.process_time()
         self._t0 = time.perf_counter()
@@ -152,7 +157,8 @@ class Meter:
     def __exit__(self, *exc: object) -> None:
         self.wall_s = time.perf_counter() - self._t0
         driver_cpu = time.process_time() - self._driver0
-        busy = _machine_busy_s() - self._busy0
+        busy, steal = _machine_times()
+        busy, steal = busy - self._busy0, steal - self._steal0
         self.cpu_s = {"driver": driver_cpu}
         for label, pid in self.pids.items():
             now, then = _cpu_s(pid), self._cpu0.get(label)
@@ -166,6 +172,7 @@ class Meter:
             "machine_busy_cpu_s": round(busy, 2),
             "others_cpu_s": round(max(0.0, busy - ours), 2),  # other engineers' work on the machine
             "machine_utilisation": round(busy / (self.wall_s * cores), 3) if self.wall_s else None,
+            "steal_share": round(steal / (self.wall_s * cores), 3) if self.wall_s else None,
             "load_avg_start": [round(x, 2) for x in self._load0],
             "load_avg_end": [round(x, 2) for x in os.getloadavg()],
         }
@@ -497,14 +504,34 @@ class Drive:
     latencies: list[tuple[float, float]]  # (publish time since start, ingest -> news.enriched ms)
     delivery_ms: list[float]  # worker's send (Kafka CreateTime) -> driver's arrival, news.enriched
     failure: str | None = None
+    hops_ms: dict[str, list[float]] | None = None  # with `hops`: each hop's ms per document (HOPS)
 
 
-async def _publish(publisher: Any, outcomes: list[Any], rate: float | None, published: dict[str, float]) -> float:
+# A document's path, cut where a record is written: the driver's publish, then each stage's output
+# (Kafka CreateTime, stamped by the worker's producer when the stage sends), then the driver's read.
+# A hop is the record's wait for the stage plus the stage's own work plus Kafka on the way there.
+HOPS = ("ingest → news.cleaned", "news.cleaned → news.tagged", "news.tagged → news.enriched",
+        "news.enriched → driver")
+
+
+def hop_times(published_ms: float | None, cleaned_ms: int | None, tagged_ms: int | None, enriched_ms: int,
+              arrival_ms: float) -> list[float] | None:
+    """The four hops of one document in ms (None when a stamp is missing: a record not seen)."""
+    if published_ms is None or cleaned_ms is None or tagged_ms is None:
+        return None
+    stamps = [published_ms, cleaned_ms, tagged_ms, enriched_ms, arrival_ms]
+    return [b - a for a, b in itertools.pairwise(stamps)]
+
+
+async def _publish(publisher: Any, outcomes: list[Any], rate: float | None, published: dict[str, float],
+                   published_wall: dict[str, float] | None = None) -> float:
     """Publish every record (re-stamped `ingested_at`); open loop at `rate` docs/s, or all at once."""
     t0 = time.perf_counter()
 
     def stamped(outcome: Any) -> Any:
         published[outcome.key] = time.perf_counter()
+        if published_wall is not None:
+            published_wall[outcome.key] = time.time() * 1000
         return restamp(outcome)
 
     if rate is None:
@@ -521,14 +548,21 @@ async def _publish(publisher: Any, outcomes: list[Any], rate: float | None, publ
 
 
 async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers: list[Any], timeout: float,
-                advance: Callable[[int], None]) -> Drive:
-    """Publish `outcomes`, read the terminal topics until the Ledger has accounted for every id."""
+                advance: Callable[[int], None], hops: bool = False) -> Drive:
+    """Publish `outcomes`, read the terminal topics until the Ledger has accounted for every id.
+
+    With `hops`, also read news.cleaned and news.tagged (their timestamps only) to split each
+    document's latency into HOPS; that makes the broker and this process do a little more.
+    """
     from services.kafka.clients import Publisher, TopicReader
-    from services.kafka.topics import ENRICHED, TERMINAL_TOPICS
+    from services.kafka.topics import CLEANED, ENRICHED, TAGGED, TERMINAL_TOPICS
     from services.ledger import Ledger
 
     terminal = [settings.topic(t) for t in TERMINAL_TOPICS]
     logical = {settings.topic(t): t for t in TERMINAL_TOPICS}
+    stamps: dict[str, dict[bytes, int]] = {settings.topic(CLEANED): {}, settings.topic(TAGGED): {}} if hops else {}
+    published_wall: dict[str, float] | None = {} if hops else None
+    arrivals: list[tuple[str, bytes, int, float]] = []  # with hops, news.enriched: (doc, key, CreateTime, arrival)
     ledger = Ledger.of(o.key for o in outcomes)
     published: dict[str, float] = {}
     latencies: list[tuple[float, float]] = []
@@ -537,16 +571,19 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
     topics: Counter[str] = Counter()
     failure = None
     async with TopicReader(settings) as reader:
-        await reader.assign(dict(await reader.end_offsets(terminal)))
+        await reader.assign(dict(await reader.end_offsets([*terminal, *stamps])))
         async with Publisher(settings) as publisher:
             t0 = time.perf_counter()
-            publishing = asyncio.create_task(_publish(publisher, outcomes, rate, published))
+            publishing = asyncio.create_task(_publish(publisher, outcomes, rate, published, published_wall))
             deadline = t0 + timeout
             while ledger.pending and failure is None:
                 if publishing.done() and publishing.exception() is not None:
                     raise publishing.exception()  # type: ignore[misc]
                 async for message in reader.messages(idle_timeout=1.0):
                     now, wall = time.perf_counter(), time.time()
+                    if message.topic in stamps:
+                        stamps[message.topic].setdefault(message.key or b"", message.timestamp_ms)
+                        continue
                     record = message.record()
                     topic = logical[message.topic]
                     before = len(ledger.pending)
@@ -557,6 +594,8 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
                             if doc in published:
                                 latencies.append((published[doc] - t0, (now - published[doc]) * 1000))
                                 delivery.append(wall * 1000 - message.timestamp_ms)
+                                if hops:
+                                    arrivals.append((doc, message.key or b"", message.timestamp_ms, wall * 1000))
                     if len(ledger.pending) < before:
                         done_at.extend([now - t0] * (before - len(ledger.pending)))
                         advance(before - len(ledger.pending))
@@ -581,9 +620,16 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
         lo, hi = int(0.1 * (n - 1)), int(0.9 * (n - 1))
         if done_at[hi] > done_at[lo]:
             steady = round((hi - lo) / (done_at[hi] - done_at[lo]), 2)
+    hops_ms = None
+    if hops:
+        cleaned, tagged = (stamps[settings.topic(t)] for t in (CLEANED, TAGGED))
+        split = [hop_times((published_wall or {}).get(doc), cleaned.get(key), tagged.get(key), created, arrival)
+                 for doc, key, created, arrival in arrivals]
+        hops_ms = {name: [h[i] for h in split if h is not None] for i, name in enumerate(HOPS)}
     return Drive(docs=n, accounted=n - len(ledger.pending), pending=len(ledger.pending), elapsed_s=elapsed,
                  publish_s=publish_s, steady_docs_per_s=steady, terminal=dict(topics),
-                 redelivered=ledger.redelivered, latencies=latencies, delivery_ms=delivery, failure=failure)
+                 redelivered=ledger.redelivered, latencies=latencies, delivery_ms=delivery, failure=failure,
+                 hops_ms=hops_ms)
 
 
 def _ready(port: int) -> dict[str, Any] | None:
@@ -682,6 +728,21 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
             "mean": round(float(arr.mean()), 1)}
 
 
+def hop_summary(hops_ms: dict[str, list[float]]) -> dict[str, Any]:
+    """Percentiles of each hop, and each hop's median over the slowest 5 % of documents (whole path)."""
+    names = list(hops_ms)
+    rows = list(zip(*(hops_ms[name] for name in names), strict=True))
+    if not rows:
+        return {"samples": 0}
+    slowest = sorted(rows, key=sum, reverse=True)[:max(1, round(0.05 * len(rows)))]
+    return {
+        "samples": len(rows),
+        "percentiles": {name: _percentiles(hops_ms[name]) for name in names},
+        "slowest_5pct": {"docs": len(slowest), "total_ms_p50": _percentiles([sum(r) for r in slowest])["p50"],
+                         **{name: _percentiles([r[i] for r in slowest])["p50"] for i, name in enumerate(names)}},
+    }
+
+
 def steady_latencies(latencies: list[tuple[float, float]], skip: float = 0.1) -> list[float]:
     """Latencies (ms) of the documents published after the first `skip` of the publishing span.
 
@@ -709,8 +770,9 @@ class E2E:
 
     def __init__(self, base: Any, home: Path, sampler: RssSampler, broker_pid: int | None,
                  progress: Progress, timeout: float, log_dir: Path | None = None,
-                 worker_loglevel: str = "warning") -> None:
+                 worker_loglevel: str = "warning", hops: bool = False) -> None:
         self.base = base
+        self.hops = hops
         self.log_dir = log_dir
         self.worker_loglevel = worker_loglevel
         self.home = home
@@ -771,7 +833,8 @@ class E2E:
         what = f"e2e {label}: " + (f"{rate:.1f} docs/s offered" if rate else "max throughput")
         cpu_before = [worker_cpu(port, w.pid) for port, w in zip(ports, workers, strict=True)]
         with self.progress.task(what, len(outcomes)) as advance, Meter(pids) as meter:
-            observed = asyncio.run(drive(settings, outcomes, rate, workers, self.timeout, advance))
+            observed = asyncio.run(drive(settings, outcomes, rate, workers, self.timeout, advance,
+                                         hops=self.hops and rate is not None))
         result.update(self._summarise(observed, meter, labels))
         cpu_after = [worker_cpu(port, w.pid) for port, w in zip(ports, workers, strict=True)]
         result["worker_cpu_split"] = cpu_split(cpu_before, cpu_after, observed.accounted)
@@ -795,6 +858,7 @@ class E2E:
             "latency_ms": {**_percentiles(lat), "samples": len(lat)},
             "latency_steady_ms": {**_percentiles(steady := steady_latencies(d.latencies)), "samples": len(steady)},
             "delivery_ms_p50": _percentiles(d.delivery_ms)["p50"],
+            "hops": hop_summary(d.hops_ms) if d.hops_ms else None,
             "meter": meter.result,
             "series": [[round(t, 3), round(ms, 1)] for t, ms in d.latencies],
         }
@@ -954,7 +1018,7 @@ def bench_e2e(base: Any, corpus: Corpus, args: argparse.Namespace, sampler: RssS
             sampler.track("broker", broker_pid)
             cpu_at_start = _cpu_s(broker_pid)
         e2e = E2E(settings, tmp, sampler, broker_pid, progress, args.timeout, log_dir=args.out / "logs",
-                  worker_loglevel=args.worker_loglevel)
+                  worker_loglevel=args.worker_loglevel, hops=args.hops)
         outcomes = corpus.outcomes()
         result["rounds"] = max_throughput_rounds(settings, e2e, corpus, args, progress)
         for n in args.workers:
@@ -1136,6 +1200,26 @@ def _ms_per_doc(d: dict[str, Any] | None) -> float | None:
     return 1000.0 / rate if rate else None
 
 
+def hops_table(e2e: dict[str, Any]) -> list[str]:
+    """Where the latency goes, hop by hop (runs with --hops only)."""
+    runs = [(n, e2e[f"{n}w_half"]["hops"]) for n in (1, 2) if (e2e.get(f"{n}w_half") or {}).get("hops")]
+    if not runs:
+        return []
+    lines = ["", "### Hop by hop (`--hops`)", "",
+             "Each hop ends when a record is written: a stage's output by its Kafka timestamp (the worker's "
+             "producer stamps it when the stage sends), the last on the driver's arrival. A hop is the wait for "
+             "the stage, the stage's work and Kafka on the way. *Slowest 5 %*: each hop's median over the "
+             "documents whose whole path was in the slowest 5 %.", "",
+             "| workers | hop | p50 ms | p95 ms | p99 ms | slowest 5 %, median ms |", "|---:|---|---:|---:|---:|---:|"]
+    for n, hops in runs:
+        slow = hops.get("slowest_5pct", {})
+        for name, pct in hops.get("percentiles", {}).items():
+            lines.append(f"| {n} | {name} | {_fmt(pct.get('p50'))} | {_fmt(pct.get('p95'))} | {_fmt(pct.get('p99'))} | "
+                         f"{_fmt(slow.get(name))} |")
+        lines.append(f"| {n} | whole path ({hops.get('samples')} docs) | | | | {_fmt(slow.get('total_ms_p50'))} |")
+    return lines
+
+
 def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[str, Any]) -> list[str]:
     """CPU milliseconds per document, in-process against inside a worker (from its /metrics)."""
     rows = []
@@ -1235,6 +1319,7 @@ def render_markdown(result: dict[str, Any]) -> str:
                          f"{lat.get('samples')} | {_fmt(lat.get('p50'))} | {_fmt(lat.get('p95'))} | "
                          f"{_fmt(lat.get('p99'))} | {_fmt(lat.get('max'))} | "
                          f"{_fmt(steady_p99(run))} | {_fmt(run.get('delivery_ms_p50'))} |")
+    lines += hops_table(e2e)
     lines += cpu_table(st, ch.get("whole_corpus"), e2e)
     lines += ["", "## Ratios and targets", "", "| ratio | value | target | met |", "|---|---:|---:|:---:|"]
     for r in result.get("ratios", []):
@@ -1258,10 +1343,11 @@ def render_markdown(result: dict[str, Any]) -> str:
         b = _get(run, "meter", "cpu_s", "broker")
         if b is not None:
             lines.append(f"| broker JVM | – | {_fmt(b)} | {key} (measured part) |")
-    lines += ["", "Machine load during each phase (`others` = CPU seconds used by processes not ours):", "",
-              "| phase | wall s | our CPU s | others' CPU s | cores left for us | machine busy | "
+    lines += ["", "Machine load during each phase (`others` = CPU seconds used by processes not ours; "
+              "*stolen* = time this virtual machine wanted a CPU and its hypervisor ran another guest):", "",
+              "| phase | wall s | our CPU s | others' CPU s | cores left for us | machine busy | stolen | "
               "load avg (1 min) start → end |",
-              "|---|---:|---:|---:|---:|---:|---|"]
+              "|---|---:|---:|---:|---:|---:|---:|---|"]
     phases = dict(result.get("phases", {}))
     for key, run in e2e.items():
         if run.get("meter"):
@@ -1273,6 +1359,7 @@ def render_markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {name} | {_fmt(ph['wall_s'])} | {_fmt(ours)} | {_fmt(ph['others_cpu_s'])} | "
                      f"{_fmt(left, 2)} of {m['logical_cpus']} | "
                      f"{_fmt(util * 100 if util is not None else None, 0)} % | "
+                     f"{_fmt(steal * 100, 1) + ' %' if (steal := ph.get('steal_share')) is not None else '–'} | "
                      f"{ph['load_avg_start'][0]} → {ph['load_avg_end'][0]} |")
     if result.get("profile"):
         spots = result["profile"]["hot_spots"]
@@ -1356,6 +1443,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "number (default: the environment's, else not pinned)")
     parser.add_argument("--worker-loglevel", default="warning", choices=["debug", "info", "warning", "error"],
                         help="log level of the worker processes (logs are kept in <out>/logs/)")
+    parser.add_argument("--hops", action="store_true",
+                        help="in the latency runs, also read news.cleaned and news.tagged to split each document's "
+                             "latency into its hops (a little more work for the broker and the driver)")
     parser.add_argument("--skip", action="append", default=[], choices=["bare", "stages", "chain", "e2e"],
                         help="skip a part (repeatable)")
     parser.add_argument("--profile", action="store_true", help="profile the in-process chain with pyinstrument")
