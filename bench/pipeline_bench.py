@@ -504,7 +504,7 @@ class Drive:
     latencies: list[tuple[float, float]]  # (publish time since start, ingest -> news.enriched ms)
     delivery_ms: list[float]  # worker's send (Kafka CreateTime) -> driver's arrival, news.enriched
     failure: str | None = None
-    hops_ms: dict[str, list[float]] | None = None  # with `hops`: each hop's ms per document (HOPS)
+    hops: list[tuple[float, list[float]]] | None = None  # with `hops`: (publish time since start, HOPS in ms)
 
 
 # A document's path, cut where a record is written: the driver's publish, then each stage's output
@@ -620,16 +620,16 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
         lo, hi = int(0.1 * (n - 1)), int(0.9 * (n - 1))
         if done_at[hi] > done_at[lo]:
             steady = round((hi - lo) / (done_at[hi] - done_at[lo]), 2)
-    hops_ms = None
+    hop_rows = None
     if hops:
         cleaned, tagged = (stamps[settings.topic(t)] for t in (CLEANED, TAGGED))
-        split = [hop_times((published_wall or {}).get(doc), cleaned.get(key), tagged.get(key), created, arrival)
-                 for doc, key, created, arrival in arrivals]
-        hops_ms = {name: [h[i] for h in split if h is not None] for i, name in enumerate(HOPS)}
+        hop_rows = [(published[doc] - t0, split) for doc, key, created, arrival in arrivals
+                    if (split := hop_times((published_wall or {}).get(doc), cleaned.get(key), tagged.get(key),
+                                           created, arrival)) is not None]
     return Drive(docs=n, accounted=n - len(ledger.pending), pending=len(ledger.pending), elapsed_s=elapsed,
                  publish_s=publish_s, steady_docs_per_s=steady, terminal=dict(topics),
                  redelivered=ledger.redelivered, latencies=latencies, delivery_ms=delivery, failure=failure,
-                 hops_ms=hops_ms)
+                 hops=hop_rows)
 
 
 def _ready(port: int) -> dict[str, Any] | None:
@@ -653,7 +653,7 @@ def main_thread_cpu_s(pid: int) -> float | None:
 
 
 def worker_cpu(port: int, pid: int | None = None) -> dict[str, float]:
-    """A worker's CPU seconds from its /metrics: the whole process, and the stage thread per stage;
+    """A worker's CPU seconds from its /metrics: the whole process, and the stage threads per stage;
     with its `pid`, also its event loop's (`event_loop`, the main thread's)."""
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -728,18 +728,26 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
             "mean": round(float(arr.mean()), 1)}
 
 
-def hop_summary(hops_ms: dict[str, list[float]]) -> dict[str, Any]:
-    """Percentiles of each hop, and each hop's median over the slowest 5 % of documents (whole path)."""
-    names = list(hops_ms)
-    rows = list(zip(*(hops_ms[name] for name in names), strict=True))
+def hop_summary(rows: list[tuple[float, list[float]]], skip: float = 0.1) -> dict[str, Any]:
+    """Percentiles of each hop; each hop's median over the slowest 5 % of documents (whole path);
+    and its median over the documents published in the first `skip` of the run, and after."""
     if not rows:
         return {"samples": 0}
-    slowest = sorted(rows, key=sum, reverse=True)[:max(1, round(0.05 * len(rows)))]
+    slowest = sorted((split for _, split in rows), key=sum, reverse=True)[:max(1, round(0.05 * len(rows)))]
+    cutoff = skip * max(t for t, _ in rows)
+    start = [split for t, split in rows if t < cutoff]
+    after = [split for t, split in rows if t >= cutoff]
+
+    def medians(splits: list[list[float]]) -> dict[str, Any]:
+        return {"docs": len(splits), "total_ms_p50": _percentiles([sum(s) for s in splits])["p50"],
+                **{name: _percentiles([s[i] for s in splits])["p50"] for i, name in enumerate(HOPS)}}
+
     return {
         "samples": len(rows),
-        "percentiles": {name: _percentiles(hops_ms[name]) for name in names},
-        "slowest_5pct": {"docs": len(slowest), "total_ms_p50": _percentiles([sum(r) for r in slowest])["p50"],
-                         **{name: _percentiles([r[i] for r in slowest])["p50"] for i, name in enumerate(names)}},
+        "percentiles": {name: _percentiles([split[i] for _, split in rows]) for i, name in enumerate(HOPS)},
+        "slowest_5pct": medians(slowest),
+        "start_p50": medians(start),
+        "after_start_p50": medians(after),
     }
 
 
@@ -858,7 +866,8 @@ class E2E:
             "latency_ms": {**_percentiles(lat), "samples": len(lat)},
             "latency_steady_ms": {**_percentiles(steady := steady_latencies(d.latencies)), "samples": len(steady)},
             "delivery_ms_p50": _percentiles(d.delivery_ms)["p50"],
-            "hops": hop_summary(d.hops_ms) if d.hops_ms else None,
+            "hops": hop_summary(d.hops) if d.hops else None,
+            "hops_series": [[round(t, 3), *(round(ms, 1) for ms in split)] for t, split in d.hops or []] or None,
             "meter": meter.result,
             "series": [[round(t, 3), round(ms, 1)] for t, ms in d.latencies],
         }
@@ -1209,14 +1218,17 @@ def hops_table(e2e: dict[str, Any]) -> list[str]:
              "Each hop ends when a record is written: a stage's output by its Kafka timestamp (the worker's "
              "producer stamps it when the stage sends), the last on the driver's arrival. A hop is the wait for "
              "the stage, the stage's work and Kafka on the way. *Slowest 5 %*: each hop's median over the "
-             "documents whose whole path was in the slowest 5 %.", "",
-             "| workers | hop | p50 ms | p95 ms | p99 ms | slowest 5 %, median ms |", "|---:|---|---:|---:|---:|---:|"]
+             "documents whose whole path was in the slowest 5 %. *First 10 %* / *after*: its median over the "
+             "documents published in the first tenth of the run, and after.", "",
+             "| workers | hop | p50 ms | p95 ms | p99 ms | slowest 5 %, median | first 10 %, median | after, median |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for n, hops in runs:
-        slow = hops.get("slowest_5pct", {})
+        slow, start, after = (hops.get(k, {}) for k in ("slowest_5pct", "start_p50", "after_start_p50"))
         for name, pct in hops.get("percentiles", {}).items():
             lines.append(f"| {n} | {name} | {_fmt(pct.get('p50'))} | {_fmt(pct.get('p95'))} | {_fmt(pct.get('p99'))} | "
-                         f"{_fmt(slow.get(name))} |")
-        lines.append(f"| {n} | whole path ({hops.get('samples')} docs) | | | | {_fmt(slow.get('total_ms_p50'))} |")
+                         f"{_fmt(slow.get(name))} | {_fmt(start.get(name))} | {_fmt(after.get(name))} |")
+        lines.append(f"| {n} | whole path ({hops.get('samples')} docs) | | | | {_fmt(slow.get('total_ms_p50'))} | "
+                     f"{_fmt(start.get('total_ms_p50'))} | {_fmt(after.get('total_ms_p50'))} |")
     return lines
 
 
@@ -1242,7 +1254,7 @@ def cpu_table(stages: dict[str, Any], chain: dict[str, Any] | None, e2e: dict[st
     if not rows:
         return []
     lines = ["", "## Where the CPU goes (ms of CPU per document)", "",
-             "In a worker, the stage thread's CPU time per stage core comes from `newsflow_stage_cpu_seconds_total` "
+             "In a worker, the stage threads' CPU time per stage core comes from `newsflow_stage_cpu_seconds_total` "
              "and the whole process from `process_cpu_seconds_total` (its /metrics, before and after the run); "
              "*outside the cores* is Kafka clients, Faust, serialisation and serving. Of that, *event loop* is "
              "the worker's main thread, which runs Faust, the producer and the encoding of outputs; "

@@ -124,15 +124,17 @@ def test_a_documents_latency_splits_into_hops_that_add_up_to_it() -> None:
     # published at 1000 ms, cleaned at 1030, tagged at 1045, enriched at 1050, read at 1054
     assert hop_times(1000.0, 1030, 1045, 1050, 1054.0) == [30.0, 15.0, 5.0, 4.0]
     assert hop_times(1000.0, None, 1045, 1050, 1054.0) is None  # its news.cleaned record was not seen
-    fast = [[30.0, 15.0, 5.0, 4.0]] * 95
-    slow = [[300.0, 15.0, 80.0, 5.0]] * 5
-    summary = hop_summary({name: [row[i] for row in fast + slow] for i, name in enumerate(HOPS)})
-    assert summary["samples"] == 100
+    # (publish time s, hops): the slow ones in the first tenth of a 10 s run
+    rows = [(0.5, [300.0, 15.0, 80.0, 5.0])] * 5 + [(1.0 + i / 10, [30.0, 15.0, 5.0, 4.0]) for i in range(91)]
+    summary = hop_summary(rows)
+    assert summary["samples"] == 96
     assert summary["percentiles"][HOPS[0]]["p50"] == 30.0
     slowest = summary["slowest_5pct"]
     assert slowest["docs"] == 5 and slowest["total_ms_p50"] == 400.0
     assert [slowest[name] for name in HOPS] == [300.0, 15.0, 80.0, 5.0]
-    assert hop_summary({name: [] for name in HOPS}) == {"samples": 0}
+    assert summary["start_p50"]["docs"] == 5 and summary["start_p50"][HOPS[0]] == 300.0
+    assert summary["after_start_p50"]["docs"] == 91 and summary["after_start_p50"]["total_ms_p50"] == 54.0
+    assert hop_summary([]) == {"samples": 0}
 
 
 def _run(docs_per_s: float, per_worker_cpu_s: float, workers_cores: list[float]) -> dict[str, object]:
