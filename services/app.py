@@ -57,15 +57,10 @@ log = logging.getLogger(__name__)
 TAG_BATCH = 64
 TAG_BATCH_WAIT_S = 0.001
 # Clean takes small batches too. Why: an input is acknowledged only after Kafka acknowledged its
-# outputs, and while one record waits for that (linger + the broker's round trip) the stage thread
+# outputs, and while one record waits for that (linger + the broker's round trip) the clean thread
 # would idle; a batch pays that wait once. Small, because one page costs ~20-40 ms to clean.
 CLEAN_BATCH = 8
 CLEAN_BATCH_WAIT_S = 0.001
-# A clean batch lets waiting tag and dedup jobs in after this long (services/stage_thread.py). Not
-# after every page: each switch leaves clean's caches cold, and at max throughput that cost ~10 %
-# more CPU per document (5 of 6 alternating pairs, 1 pinned worker); 50 ms cost nothing measurable
-# (3 pairs) and still cuts a cleaned record's wait for tag when a batch of heavy pages runs long.
-CLEAN_SLICE_S = 0.05
 # Dedup too: one record at a time, its ~1 ms of work waited ~5-10 ms for Kafka's acknowledgement,
 # which capped the stage at ~150 records/s whatever the cores (news.tagged has one partition).
 DEDUP_BATCH = 32
@@ -144,9 +139,12 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
     ensurer = TopicEnsurer(settings)
     ensurer.assume_exist(topics)  # declared in ops/topics.yaml and created by `newsflow topics`
     clean_step, tag_step, dedup_step = CleanStep(settings), TagStep(settings), DedupStep(settings)
-    # One thread for all stage cores, later stages first (services/stage_thread.py)
-    stages = StageThread(on_cpu=lambda stage, seconds: metrics.stage_cpu_seconds.labels(stage=stage).inc(seconds),
-                         slice_s=CLEAN_SLICE_S)
+    # Clean on one thread, tag and dedup (dedup first) on another (services/stage_thread.py)
+    def count_cpu(stage: str, seconds: float) -> None:
+        metrics.stage_cpu_seconds.labels(stage=stage).inc(seconds)
+
+    cleaning = StageThread(on_cpu=count_cpu, name="newsflow-clean")
+    finishing = StageThread(on_cpu=count_cpu, name="newsflow-tag-dedup")
 
     # at_least_once: outputs leave as one record batch per partition (services/kafka/delivery.py);
     # exactly_once must go through faust's transactional producers, record by record
@@ -200,22 +198,18 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
         async for events in take_batches(stream, CLEAN_BATCH, within=CLEAN_BATCH_WAIT_S):
             work = [(event.value or b"", {"raw": {"partition": event.message.partition,
                                                    "offset": event.message.offset}}) for event in events]
-            await guarded("clean", [payload for payload, _ in work], lambda w=work: stages.run("clean", clean_many, w))
+            await guarded("clean", [payload for payload, _ in work],
+                          lambda w=work: cleaning.run("clean", clean_many, w))
 
     def clean_many(work: list[tuple[bytes, dict[str, Any]]]) -> list[Outcome]:
-        """The clean step over a batch, outcomes in input order (the step never raises); waiting tag
-        and dedup jobs run between its pages once it has run CLEAN_SLICE_S."""
-        outcomes: list[Outcome] = []
-        for payload, context in work:
-            stages.interleave()
-            outcomes.extend(clean_step(payload, context))
-        return outcomes
+        """The clean step over a batch, outcomes in input order (the step never raises)."""
+        return [outcome for payload, context in work for outcome in clean_step(payload, context)]
 
     @app.agent(topics[CLEANED], name="tag", concurrency=1)
     async def tag(stream: faust.StreamT) -> None:
         async for events in take_batches(stream, TAG_BATCH, within=TAG_BATCH_WAIT_S):
             payloads = [event.value or b"" for event in events]
-            await guarded("tag", payloads, lambda p=payloads: stages.run("tag", tag_step, p))
+            await guarded("tag", payloads, lambda p=payloads: finishing.run("tag", tag_step, p))
 
     # Dedup state: one Deduplicator per news.tagged partition, checkpointed into the compacted topic
     # news.dedup.state and caught up from news.tagged after a restart or rebalance
@@ -261,7 +255,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                  partition, origin, caught_up, start, resume_at, asyncio.get_running_loop().time() - started)
 
     async def checkpoint_dedup(partition: int) -> None:
-        """Snapshot (on the stage thread) and write the changed keys to news.dedup.state; a failure
+        """Snapshot (on dedup's thread) and write the changed keys to news.dedup.state; a failure
         only means a longer catch-up after the next restart."""
         try:
             checkpoint = await run_plain(dedup_state.snapshot, partition)
@@ -277,8 +271,8 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                      partition, checkpoint.offset, len(checkpoint.data), chunks)
 
     async def run_plain(fn: Any, *args: Any) -> Any:
-        """State work for dedup (restore, snapshot) on the stage thread, not counted as stage CPU."""
-        return await stages.run("dedup", fn, *args, count_cpu=False)
+        """State work for dedup (restore, snapshot) on its thread, not counted as stage CPU."""
+        return await finishing.run("dedup", fn, *args, count_cpu=False)
 
     @app.agent(topics[TAGGED], name="dedup", concurrency=1)
     async def dedup(stream: faust.StreamT) -> None:
@@ -301,7 +295,7 @@ def wire_agents(app: faust.App, settings: Settings) -> None:
                     delay = min(delay * 2, 30.0)
         deduplicator = dedup_state.get(partition)
         payloads = [event.value or b"" for event in events]
-        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: stages.run("dedup", dedup_many, p, d))
+        await guarded("dedup", payloads, lambda p=payloads, d=deduplicator: finishing.run("dedup", dedup_many, p, d))
         dedup_state.processed(partition, last)
         if dedup_state.checkpoint_due(partition):
             await checkpoint_dedup(partition)

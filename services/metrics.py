@@ -52,10 +52,10 @@ class PipelineMetrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        # Thread CPU time of the stage thread, per stage. Against `process_cpu_seconds_total` it
+        # Thread CPU time of the stage threads, per stage. Against `process_cpu_seconds_total` it
         # says how much of a worker's CPU goes to the stages and how much to Kafka and Faust.
         self.stage_cpu_seconds = Counter(
-            "newsflow_stage_cpu_seconds", "CPU seconds the stage thread spent in a stage's core.", ["stage"],
+            "newsflow_stage_cpu_seconds", "CPU seconds the stage threads spent in a stage's core.", ["stage"],
             registry=self.registry,
         )
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, resident memory, …

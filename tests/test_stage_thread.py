@@ -1,11 +1,10 @@
-"""StageThread: one thread, later stages first, a long job letting waiting later stages in."""
+"""StageThread: stage cores off the event loop, later stages first on each thread."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -49,44 +48,7 @@ def test_waiting_jobs_run_later_stage_first() -> None:
     assert order == ["dedup", "tag", "clean"]
 
 
-def three_page_clean(stages: StageThread, order: list[str], started: threading.Event, go_on: threading.Event,
-                     page_1_s: float = 0.0) -> Callable[[], None]:
-    """A clean job of three pages that says when page 0 is on and waits there for `go_on`;
-    page 1 takes `page_1_s`."""
-
-    def pages() -> None:
-        for page in range(3):
-            stages.interleave()
-            order.append(f"clean {page}")
-            if page == 0:
-                started.set()
-                go_on.wait()
-            if page == 1:
-                time.sleep(page_1_s)
-
-    return pages
-
-
-def test_a_clean_batch_lets_tag_and_dedup_in_between_its_pages() -> None:
-    order: list[str] = []
-    started = threading.Event()
-    go_on = threading.Event()
-
-    async def main() -> None:
-        stages = StageThread()
-
-        batch = asyncio.ensure_future(stages.run("clean", three_page_clean(stages, order, started, go_on)))
-        await asyncio.to_thread(started.wait)
-        later = [asyncio.ensure_future(stages.run(s, order.append, s)) for s in ("clean", "tag", "dedup")]
-        await asyncio.sleep(0.05)
-        go_on.set()
-        await asyncio.gather(batch, *later)
-
-    asyncio.run(main())
-    assert order == ["clean 0", "dedup", "tag", "clean 1", "clean 2", "clean"]
-
-
-def test_cpu_is_counted_per_stage_without_the_jobs_run_inside() -> None:
+def test_cpu_is_counted_per_stage_and_only_when_asked() -> None:
     counted: dict[str, float] = {}
 
     def burn(seconds: float) -> None:
@@ -96,51 +58,35 @@ def test_cpu_is_counted_per_stage_without_the_jobs_run_inside() -> None:
 
     async def main() -> None:
         stages = StageThread(on_cpu=lambda stage, s: counted.__setitem__(stage, counted.get(stage, 0.0) + s))
-        started, go_on = threading.Event(), threading.Event()
-
-        def clean_batch() -> None:
-            started.set()
-            go_on.wait()
-            burn(0.05)
-            stages.interleave()  # the waiting tag job runs here, inside this one
-            burn(0.05)
-
-        batch = asyncio.ensure_future(stages.run("clean", clean_batch))
-        await asyncio.to_thread(started.wait)
-        tag = asyncio.ensure_future(stages.run("tag", burn, 0.2))
-        await asyncio.sleep(0.05)
-        go_on.set()
-        await asyncio.gather(batch, tag)
-        await stages.run("dedup", burn, 0.01, count_cpu=False)
+        await stages.run("clean", burn, 0.1)
+        await stages.run("tag", burn, 0.05)
+        await stages.run("dedup", burn, 0.01, count_cpu=False)  # state work (restore, snapshot)
 
     asyncio.run(main())
     assert set(counted) == {"clean", "tag"}
-    assert counted["tag"] >= 0.2
-    assert 0.1 <= counted["clean"] < 0.2  # its own 0.1 s, not the tag job's 0.2 s
+    assert 0.1 <= counted["clean"] < 0.2
+    assert 0.05 <= counted["tag"] < 0.15
 
 
-def test_interleave_outside_a_job_does_nothing() -> None:
-    assert StageThread().interleave() == 0
+def test_a_busy_clean_thread_does_not_hold_up_tag_on_its_own_thread() -> None:
+    """The worker's layout: a tag job is done while a page is still being cleaned."""
+    page_done = threading.Event()
 
+    async def main() -> list[str]:
+        cleaning, finishing = StageThread(name="clean"), StageThread(name="tag-dedup")
+        order: list[str] = []
 
-def test_a_long_job_lets_others_in_only_once_its_slice_is_over() -> None:
-    order: list[str] = []
-    started = threading.Event()
-    go_on = threading.Event()
+        def clean_a_long_page() -> None:
+            page_done.wait(5)
+            order.append("clean")
 
-    async def main() -> None:
-        stages = StageThread(slice_s=0.2)
+        page = asyncio.ensure_future(cleaning.run("clean", clean_a_long_page))
+        await finishing.run("tag", order.append, "tag")
+        page_done.set()
+        await page
+        return order
 
-        pages = three_page_clean(stages, order, started, go_on, page_1_s=0.25)  # the slice ends during page 1
-        batch = asyncio.ensure_future(stages.run("clean", pages))
-        await asyncio.to_thread(started.wait)
-        tag = asyncio.ensure_future(stages.run("tag", order.append, "tag"))
-        await asyncio.sleep(0.05)
-        go_on.set()
-        await asyncio.gather(batch, tag)
-
-    asyncio.run(main())
-    assert order == ["clean 0", "clean 1", "tag", "clean 2"]
+    assert asyncio.run(main()) == ["tag", "clean"]
 
 
 def test_a_failing_metric_does_not_stop_the_thread() -> None:

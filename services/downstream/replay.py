@@ -257,7 +257,8 @@ class Replayer:
             self.deduplicator = Deduplicator(near_dup_threshold=settings.near_dup_threshold,
                                              story_window_days=settings.story_window_days)
         self.dedup = DedupStep(settings, deduplicator=self.deduplicator)
-        # One thread for the stage cores, as in the worker: trafilatura is not thread-safe.
+        # One thread for the stage cores: trafilatura is not thread-safe, and a replay has no
+        # latency to keep low (the worker runs clean on a thread of its own, services/stage_thread.py).
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsflow-replay")
 
     def process(self, chunk: list[tuple[str, ConsumerRecord]]) -> list[Outcome]:
@@ -363,7 +364,7 @@ async def run_replay(settings: Settings, plan: ReplayPlan, show_progress: bool =
 
 async def _flush(replayer: Replayer, chunk: list[tuple[str, ConsumerRecord]], ensurer: TopicEnsurer,
                  publisher: Publisher, report: ReplayReport) -> None:
-    """Process one chunk off the event loop (one stage thread, as in the worker), create the derived
+    """Process one chunk off the event loop (on the replay's one stage thread), create the derived
     topics it needs (routing, versioned), publish, and count."""
     outcomes = await asyncio.get_running_loop().run_in_executor(replayer.executor, replayer.process, chunk)
     await ensurer.ensure({o.topic for o in outcomes} - ensurer.specs.keys())

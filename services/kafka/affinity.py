@@ -1,6 +1,6 @@
 """Pin a worker process to one CPU (`NEWSFLOW_WORKER_CPU`), so that its threads share one core.
 
-A worker is one Python process whose stage thread, event loop and Kafka consumer thread take
+A worker is one Python process whose stage threads, event loop and Kafka consumer thread take
 turns holding the GIL, hundreds of times a second. Left to the scheduler, those threads, the broker
 and the fetcher move between cores, and every hand-over can wake a thread on another core with cold
 caches. Pinned, one worker on a 2-core machine cleaned 5-23 % more documents per second at max
