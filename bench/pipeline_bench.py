@@ -45,13 +45,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from bench.corpus import DEFAULT_SHARED, Corpus, build_corpus, restamp, warmup_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 TARGETS = {
     "chain_vs_bare": 0.7,  # in-process chain >= 0.7 x bare trafilatura
     "e2e_vs_chain": 0.9,  # end to end (1 worker) >= 0.9 x in-process chain
@@ -734,9 +735,7 @@ def hop_summary(rows: list[tuple[float, list[float]]], skip: float = 0.1) -> dic
     if not rows:
         return {"samples": 0}
     slowest = sorted((split for _, split in rows), key=sum, reverse=True)[:max(1, round(0.05 * len(rows)))]
-    cutoff = skip * max(t for t, _ in rows)
-    start = [split for t, split in rows if t < cutoff]
-    after = [split for t, split in rows if t >= cutoff]
+    start, after = split_at_start(rows, skip)
 
     def medians(splits: list[list[float]]) -> dict[str, Any]:
         return {"docs": len(splits), "total_ms_p50": _percentiles([sum(s) for s in splits])["p50"],
@@ -758,10 +757,15 @@ def steady_latencies(latencies: list[tuple[float, float]], skip: float = 0.1) ->
     load; this separates that start-up from steady state (as `steady_docs_per_s` does for
     throughput). The target is still judged on every sample.
     """
-    if not latencies:
-        return []
-    cutoff = skip * max(t for t, _ in latencies)
-    return [ms for t, ms in latencies if t >= cutoff]
+    return split_at_start(latencies, skip)[1]
+
+
+def split_at_start(series: list[tuple[float, T]], skip: float) -> tuple[list[T], list[T]]:
+    """The values of (publish time, value) pairs published in the first `skip` of the span, and after."""
+    if not series:
+        return [], []
+    cutoff = skip * max(t for t, _ in series)
+    return [v for t, v in series if t < cutoff], [v for t, v in series if t >= cutoff]
 
 
 def steady_p99(run: dict[str, Any] | None) -> float | None:
