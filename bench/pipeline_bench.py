@@ -515,24 +515,21 @@ HOPS = ("ingest → news.cleaned", "news.cleaned → news.tagged", "news.tagged 
         "news.enriched → driver")
 
 
-def hop_times(published_ms: float | None, cleaned_ms: int | None, tagged_ms: int | None, enriched_ms: int,
+def hop_times(published_ms: float, cleaned_ms: int | None, tagged_ms: int | None, enriched_ms: int,
               arrival_ms: float) -> list[float] | None:
     """The four hops of one document in ms (None when a stamp is missing: a record not seen)."""
-    if published_ms is None or cleaned_ms is None or tagged_ms is None:
+    if cleaned_ms is None or tagged_ms is None:
         return None
     stamps = [published_ms, cleaned_ms, tagged_ms, enriched_ms, arrival_ms]
     return [b - a for a, b in itertools.pairwise(stamps)]
 
 
-async def _publish(publisher: Any, outcomes: list[Any], rate: float | None, published: dict[str, float],
-                   published_wall: dict[str, float] | None = None) -> float:
+async def _publish(publisher: Any, outcomes: list[Any], rate: float | None, published: dict[str, float]) -> float:
     """Publish every record (re-stamped `ingested_at`); open loop at `rate` docs/s, or all at once."""
     t0 = time.perf_counter()
 
     def stamped(outcome: Any) -> Any:
         published[outcome.key] = time.perf_counter()
-        if published_wall is not None:
-            published_wall[outcome.key] = time.time() * 1000
         return restamp(outcome)
 
     if rate is None:
@@ -562,7 +559,7 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
     terminal = [settings.topic(t) for t in TERMINAL_TOPICS]
     logical = {settings.topic(t): t for t in TERMINAL_TOPICS}
     stamps: dict[str, dict[bytes, int]] = {settings.topic(CLEANED): {}, settings.topic(TAGGED): {}} if hops else {}
-    published_wall: dict[str, float] | None = {} if hops else None
+    wall_minus_perf_ms = time.time() * 1000 - time.perf_counter() * 1000  # publish times on Kafka's clock
     arrivals: list[tuple[str, bytes, int, float]] = []  # with hops, news.enriched: (doc, key, CreateTime, arrival)
     ledger = Ledger.of(o.key for o in outcomes)
     published: dict[str, float] = {}
@@ -575,7 +572,7 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
         await reader.assign(dict(await reader.end_offsets([*terminal, *stamps])))
         async with Publisher(settings) as publisher:
             t0 = time.perf_counter()
-            publishing = asyncio.create_task(_publish(publisher, outcomes, rate, published, published_wall))
+            publishing = asyncio.create_task(_publish(publisher, outcomes, rate, published))
             deadline = t0 + timeout
             while ledger.pending and failure is None:
                 if publishing.done() and publishing.exception() is not None:
@@ -625,8 +622,8 @@ async def drive(settings: Any, outcomes: list[Any], rate: float | None, workers:
     if hops:
         cleaned, tagged = (stamps[settings.topic(t)] for t in (CLEANED, TAGGED))
         hop_rows = [(published[doc] - t0, split) for doc, key, created, arrival in arrivals
-                    if (split := hop_times((published_wall or {}).get(doc), cleaned.get(key), tagged.get(key),
-                                           created, arrival)) is not None]
+                    if (split := hop_times(published[doc] * 1000 + wall_minus_perf_ms, cleaned.get(key),
+                                           tagged.get(key), created, arrival)) is not None]
     return Drive(docs=n, accounted=n - len(ledger.pending), pending=len(ledger.pending), elapsed_s=elapsed,
                  publish_s=publish_s, steady_docs_per_s=steady, terminal=dict(topics),
                  redelivered=ledger.redelivered, latencies=latencies, delivery_ms=delivery, failure=failure,
